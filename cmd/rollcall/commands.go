@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rollcall/rollcall/conformance"
+	"github.com/rollcall/rollcall/rbac/admin"
+	"github.com/rollcall/rollcall/scim"
+	"github.com/rollcall/rollcall/storage"
+)
+
+// scimBaseURL is the SCIM base URL clients use: the configured base URL, or one made of the
+// address serve listens on (ROLLCALL_ADDR).
+func scimBaseURL(c config, getenv func(string) string) string {
+	base := c.BaseURL
+	if base == "" {
+		addr := envOr(getenv, "ROLLCALL_ADDR", "127.0.0.1:8080")
+		if strings.HasPrefix(addr, ":") {
+			addr = "localhost" + addr
+		}
+		base = "http://" + addr
+	}
+	return base + scim.Prefix
+}
+
+// withStore opens the configured store for an operator command.
+func withStore(ctx context.Context, c *config, fn func(provisioner) error) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	catalog, err := loadCatalog(c.Catalog)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(provisioner{store: st, catalog: catalog, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }})
+}
+
+func runConnection(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(stderr, "usage: rollcall connection create --tenant T --name N --kind okta|entra|generic")
+		return errUsage
+	}
+	var c config
+	fs := newFlags("connection create", getenv, stderr, &c)
+	tenant := fs.String("tenant", "default", "the tenant's name (created if it does not exist)")
+	name := fs.String("name", "", "the connection's name, unique in the tenant (required)")
+	kind := fs.String("kind", string(storage.KindGeneric), "okta, entra or generic")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	k := storage.ConnectionKind(*kind)
+	switch {
+	case *name == "":
+		return fmt.Errorf("--name is required")
+	case !k.Valid():
+		return fmt.Errorf("--kind must be okta, entra or generic, not %q", *kind)
+	}
+	return withStore(ctx, &c, func(p provisioner) error {
+		conn, secret, tk, err := p.createConnection(ctx, *tenant, *name, k)
+		var ce *storage.ConflictError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("tenant %q already has a connection named %q", *tenant, *name)
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL(c, getenv), Token: secret, TokenID: tk.ID,
+			TenantID: conn.TenantID, ConnectionID: conn.ID})
+	})
+}
+
+func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: rollcall token rotate|revoke|list --tenant T --connection N [--id TOKEN_ID]"
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, use)
+		return errUsage
+	}
+	var c config
+	fs := newFlags("token "+args[0], getenv, stderr, &c)
+	tenant := fs.String("tenant", "default", "the tenant's name")
+	connName := fs.String("connection", "", "the connection's name (required)")
+	id := fs.String("id", "", "the token to revoke (revoke only)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *connName == "" {
+		return fmt.Errorf("--connection is required")
+	}
+	return withStore(ctx, &c, func(p provisioner) error {
+		conn, err := p.connection(ctx, *tenant, *connName)
+		if err != nil {
+			return err
+		}
+		switch args[0] {
+		case "rotate":
+			// A new token; the old ones keep working until revoked, so an IdP can be
+			// switched over without a gap.
+			var secret string
+			var tk storage.Token
+			err := p.store.Tx(ctx, func(tx storage.Tx) error {
+				secret, tk, err = admin.IssueSCIMToken(ctx, tx, conn, p.now(), cliActor)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL(c, getenv), Token: secret, TokenID: tk.ID,
+				TenantID: conn.TenantID, ConnectionID: conn.ID})
+		case "revoke":
+			if *id == "" {
+				return fmt.Errorf("--id is required (see rollcall token list)")
+			}
+			err := p.store.Tx(ctx, func(tx storage.Tx) error {
+				return admin.RevokeSCIMToken(ctx, tx, conn, *id, p.now(), cliActor)
+			})
+			if err != nil {
+				return fmt.Errorf("revoke: %w (see rollcall token list)", err)
+			}
+			return printJSON(stdout, map[string]string{"revoked": *id})
+		case "list":
+			tokens, err := p.store.Tokens(ctx, conn.TenantID, conn.ID)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				ID         string     `json:"id"`
+				Hint       string     `json:"hint"`
+				CreatedAt  time.Time  `json:"created_at"`
+				LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+				RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+			}
+			rows := []row{}
+			for _, t := range tokens {
+				rows = append(rows, row{t.ID, "…" + t.Hint, t.CreatedAt, t.LastUsedAt, t.RevokedAt})
+			}
+			return printJSON(stdout, rows)
+		}
+		fmt.Fprintln(stderr, use)
+		return errUsage
+	})
+}
+
+func runConformance(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rollcall conformance", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", getenv("SCIM_CONFORMANCE_URL"), "the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2 (env SCIM_CONFORMANCE_URL)")
+	token := fs.String("token", getenv("SCIM_CONFORMANCE_TOKEN"), "a bearer token (env SCIM_CONFORMANCE_TOKEN)")
+	other := fs.String("other-token", getenv("SCIM_CONFORMANCE_TOKEN2"), "a token of another connection of the same tenant, for ownership checks (env SCIM_CONFORMANCE_TOKEN2)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *url == "" || *token == "" {
+		return fmt.Errorf("--url and --token are required")
+	}
+	return conformance.RunReport(ctx, conformance.Target{BaseURL: *url, Token: *token, OtherToken: *other,
+		Client: &http.Client{Timeout: 60 * time.Second}}, stdout)
+}

@@ -1,0 +1,86 @@
+package scim
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Ensure every SCIM write is one audit event naming the connection, the operation, the
+// resource and the result, with the change's before and after and no secret in it.
+func TestAudit_SCIMWrites(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.HashPassword = func(string) (string, error) { return "$argon2id$hashed", nil }
+	})
+	uid := e.mustCreate("/Users", user("audited", "password", "Sup3r!secret", "title", "T"))
+	e.do("PUT", "/Users/"+uid, user("audited", "title", "T2"))
+	e.do("PATCH", "/Users/"+uid, patch(op("replace", "active", false)))
+	gid := e.mustCreate("/Groups", group("Audited", uid))
+	e.do("PATCH", "/Groups/"+gid, patch(op("remove", "members", nil), op("add", "members", []map[string]any{{"value": "ghost"}})))
+	e.do("DELETE", "/Groups/"+gid, nil)
+	e.do("DELETE", "/Users/"+uid, nil)
+
+	var events []storage.AuditEvent
+	if err := e.store.AuditEvents(t.Context(), e.tenant, storage.AuditQuery{}, func(ev storage.AuditEvent) error {
+		events = append(events, ev)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"scim.user.delete", "scim.group.delete", "scim.group.patch", "scim.group.create",
+		"scim.user.patch", "scim.user.replace", "scim.user.create"}
+	if len(events) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(events), len(want), events)
+	}
+	for i, ev := range events {
+		if ev.Action != want[i] || ev.ActorType != "connection" || ev.ActorID != e.scope.ConnectionID ||
+			ev.Result != "success" || ev.Cause != "scim" || ev.TargetID == "" || ev.SourceIP == "" {
+			t.Errorf("event %d = %+v, want action %s by the connection", i, ev, want[i])
+		}
+		all := string(ev.Before) + string(ev.After) + string(ev.Detail)
+		for _, secret := range []string{"Sup3r!secret", "argon2id", "password"} {
+			if strings.Contains(all, secret) {
+				t.Errorf("event %s leaks %q: %s", ev.Action, secret, all)
+			}
+		}
+	}
+	var before, after map[string]any
+	_ = json.Unmarshal(events[4].Before, &before)
+	_ = json.Unmarshal(events[4].After, &after)
+	if before["active"] != true || after["active"] != false {
+		t.Errorf("deactivation event before/after = %v / %v", before, after)
+	}
+	var detail struct {
+		Members memberChange `json:"members"`
+	}
+	_ = json.Unmarshal(events[2].Detail, &detail)
+	if detail.Members.Removed != 1 || len(detail.Members.Missing) != 1 || detail.Members.Missing[0] != "ghost" {
+		t.Errorf("group patch detail = %s", events[2].Detail)
+	}
+	// The deleted user's events are kept.
+	var kept int
+	_ = e.store.AuditEvents(t.Context(), e.tenant, storage.AuditQuery{TargetID: uid}, func(storage.AuditEvent) error { kept++; return nil })
+	if kept != 4 {
+		t.Errorf("events of the deleted user: %d, want 4", kept)
+	}
+}
+
+// Ensure a password an IdP sends is stored only as a hash and never returned.
+func TestPassword_HashedNeverReturned(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.HashPassword = func(pw string) (string, error) { return "hashed:" + strings.Repeat("*", len(pw)), nil }
+	})
+	r := e.do("POST", "/Users", user("pw", "password", "Sup3r!secret"))
+	if r.status != 201 || strings.Contains(string(r.raw), "Sup3r") || strings.Contains(string(r.raw), "password") {
+		t.Fatalf("create with a password: %d %s", r.status, r.raw)
+	}
+	u, err := e.store.User(t.Context(), e.scope, r.body["id"].(string))
+	if err != nil || u.PasswordHash != "hashed:************" || strings.Contains(string(u.Doc), "Sup3r") {
+		t.Errorf("stored user: hash %q doc %s, %v", u.PasswordHash, u.Doc, err)
+	}
+	if g := e.do("GET", "/Users/"+u.ID, nil); strings.Contains(string(g.raw), "password") {
+		t.Errorf("GET returns a password: %s", g.raw)
+	}
+}

@@ -1,0 +1,149 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Error is a SCIM error response (RFC 7644 §3.12). Detail is shown to the client, so it never
+// carries a database's or library's own message.
+type Error struct {
+	Status   int
+	ScimType string
+	Detail   string
+	// RetryAfter, in seconds, is sent with 429 and 503.
+	RetryAfter int
+	// cause is logged, never sent.
+	cause error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("scim %d %s: %s: %v", e.Status, e.ScimType, e.Detail, e.cause)
+	}
+	return fmt.Sprintf("scim %d %s: %s", e.Status, e.ScimType, e.Detail)
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+func errorf(status int, scimType, format string, args ...any) *Error {
+	return &Error{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(scimType, format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, scimType, format, args...)
+}
+
+func notFound(rs *resourceSchema, id string) *Error {
+	return errorf(http.StatusNotFound, "", "%s %q not found.", rs.name, id)
+}
+
+// The scimType keywords of RFC 7644 §3.12 and RFC 9865.
+const (
+	typeInvalidFilter = "invalidFilter"
+	typeTooMany       = "tooMany"
+	typeUniqueness    = "uniqueness"
+	typeMutability    = "mutability"
+	typeInvalidSyntax = "invalidSyntax"
+	typeInvalidPath   = "invalidPath"
+	typeNoTarget      = "noTarget"
+	typeInvalidValue  = "invalidValue"
+	typeTooLarge      = "tooLarge"
+	typeInvalidCursor = "invalidCursor"
+	typeInvalidCount  = "invalidCount"
+)
+
+// asError turns any error into the SCIM error to send: storage sentinels become their
+// statuses, a SCIM error passes through, and anything else becomes a 500 with no details
+// (the cause is logged with the request id).
+func asError(err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var ce *storage.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		return &Error{Status: http.StatusConflict, ScimType: typeUniqueness, Detail: conflictDetail(ce), cause: err}
+	case errors.Is(err, storage.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Detail: "Resource not found.", cause: err}
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusServiceUnavailable, RetryAfter: 5,
+			Detail: "The service is temporarily unavailable; retry later.", cause: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: "Internal error.", cause: err}
+}
+
+func conflictDetail(ce *storage.ConflictError) string {
+	switch ce.Constraint {
+	case storage.UniqueUserName:
+		return "userName is already in use in this tenant (userNames are unique ignoring case)."
+	case storage.UniqueGroupName:
+		return "A group with the same normalized displayName already exists for this connection."
+	}
+	return "The resource conflicts with an existing one."
+}
+
+// writeError writes err as a SCIM error body and logs what the client does not see.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := asError(err)
+	attrs := []any{"status", e.Status, "scimType", e.ScimType, "detail", e.Detail}
+	if e.cause != nil {
+		attrs = append(attrs, "err", e.cause)
+	}
+	switch {
+	case e.Status >= 500:
+		h.log.ErrorContext(r.Context(), "scim request failed", attrs...)
+	default:
+		h.log.DebugContext(r.Context(), "scim request rejected", attrs...)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rollcall-scim"`)
+	}
+	body := struct {
+		Schemas  []string `json:"schemas"`
+		Status   string   `json:"status"`
+		ScimType string   `json:"scimType,omitempty"`
+		Detail   string   `json:"detail,omitempty"`
+	}{[]string{errorURN}, strconv.Itoa(e.Status), e.ScimType, e.Detail}
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only values of our own types reach here; a failure is a programming error.
+		slog.Error("scim: marshal response", "err", err)
+		status = http.StatusInternalServerError
+		b = []byte(`{"schemas":["` + errorURN + `"],"status":"500","detail":"Internal error."}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+const contentType = "application/scim+json"
+
+// libraryError is what a handler called by the elimity server returns: the library needs a
+// ScimError value, but it cannot send some statuses (503, 304, 413 on PUT) and copies raw
+// error text into responses, so the real error is also recorded for the outcome middleware,
+// which writes it instead of whatever the library wrote.
+func libraryError(r *http.Request, err error) error {
+	e := asError(err)
+	if o, ok := r.Context().Value(outcomeKey{}).(*outcome); ok {
+		o.err = e
+	}
+	return scimerrors.ScimError{Status: http.StatusBadRequest, Detail: e.Detail}
+}

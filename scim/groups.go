@@ -1,0 +1,329 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/elimity-com/scim"
+
+	"github.com/rollcall/rollcall/rbac"
+	"github.com/rollcall/rollcall/storage"
+)
+
+// groups implements the elimity ResourceHandler for /Groups. Members are rows: a group's
+// member list is never held in one value, and changing a few members costs the same
+// whatever the group's size.
+type groups struct{ h *Handler }
+
+var _ scim.ResourceHandler = groups{}
+
+// groupDoc splits validated attributes into the stored document, the display name, the
+// external id and the member ids (nil when the body has no members attribute).
+func groupDoc(attrs scim.ResourceAttributes) (doc map[string]any, displayName, externalID string, members []string, err *Error) {
+	doc = map[string]any{}
+	for k, v := range attrs {
+		switch k {
+		case "id", "meta", "schemas", "externalId":
+		case "members":
+			members = []string{}
+			list, _ := v.([]any)
+			for _, m := range list {
+				if mm, ok := m.(map[string]any); ok {
+					if id, ok := mm["value"].(string); ok && id != "" {
+						members = append(members, id)
+					}
+				}
+			}
+		default:
+			doc[k] = v
+		}
+	}
+	externalID, _ = attrs["externalId"].(string)
+	displayName, _ = doc["displayName"].(string)
+	if err := checkDisplayName(displayName); err != nil {
+		return nil, "", "", nil, err
+	}
+	return doc, displayName, externalID, members, nil
+}
+
+func checkDisplayName(name string) *Error {
+	switch {
+	case rbac.NormalizeGroupName(name) == "":
+		return badRequest(typeInvalidValue, "displayName is required and must not be blank.")
+	case len(name) > 512:
+		return badRequest(typeInvalidValue, "displayName is longer than 512 bytes.")
+	}
+	return nil
+}
+
+func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
+	doc, name, externalID, members, serr := groupDoc(attrs)
+	if serr != nil {
+		return scim.Resource{}, libraryError(r, serr)
+	}
+	now := h.now()
+	rec := storage.Group{
+		ID: storage.NewID(), TenantID: p.tenantID, ConnectionID: p.connection.ID, DisplayName: name,
+		NormalizedName: rbac.NormalizeGroupName(name), ExternalID: externalID, SCIM: true, Doc: marshalDoc(doc),
+		Version: 1, CreatedAt: now, UpdatedAt: now, LastSeenAt: now,
+	}
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		existing, err := tx.GroupByName(ctx, p.scope(), rec.NormalizedName)
+		switch {
+		case err == nil && existing.SCIM:
+			return groupNameConflict(name, rec.NormalizedName, existing)
+		case err == nil:
+			// First seen in a sign-in's groups claim: the push adopts that group (and so
+			// keeps any role mapping made for it) instead of making a second one.
+			rec.ID, rec.CreatedAt, rec.SeenAtLogin = existing.ID, existing.CreatedAt, true
+			rec.Version = existing.Version + 1
+			if err := tx.UpdateGroup(ctx, rec); err != nil {
+				return err
+			}
+		case errors.Is(err, storage.ErrNotFound):
+			if err := tx.CreateGroup(ctx, rec); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		added, missing, err := tx.AddMembers(ctx, p.scope(), rec.ID, members)
+		if err != nil {
+			return err
+		}
+		if err := h.audit(ctx, tx, r, "scim.group.create", "group", rec.ID, nil, groupAudit(rec),
+			memberChange{Added: len(added), Missing: missing}); err != nil {
+			return err
+		}
+		return h.syncRoles(ctx, tx, r, added)
+	})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, groupConflict(err, name, rec.NormalizedName, h, r))
+	}
+	res, err := h.groupAttrs(r, rec, projection{explicit: true, include: map[string]bool{"displayname": true}})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	if len(members) > 0 && len(members) <= h.cfg.MaxPageSize {
+		// Echo the members a client sent, as it sent them, without reading the group back.
+		list := make([]any, 0, len(members))
+		for _, id := range members {
+			list = append(list, map[string]any{"value": id})
+		}
+		res["members"] = list
+	}
+	return libraryResource(groupStored(rec), res), nil
+}
+
+// groupNameConflict is the 409 for two distinct SCIM groups whose names normalize alike.
+func groupNameConflict(name, normalized string, existing storage.Group) *Error {
+	return errorf(http.StatusConflict, typeUniqueness,
+		"displayName %q normalizes to %q, the key of existing group %s (%q) of this connection; IdP group names must stay distinct after normalization.",
+		name, normalized, existing.ID, existing.DisplayName)
+}
+
+// groupConflict words a storage conflict on the group name (a race with another push) like
+// groupNameConflict.
+func groupConflict(err error, name, normalized string, h *Handler, r *http.Request) error {
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueGroupName {
+		return err
+	}
+	existing, lerr := h.store.GroupByName(r.Context(), principalFrom(r.Context()).scope(), normalized)
+	if lerr != nil {
+		return err
+	}
+	return groupNameConflict(name, normalized, existing)
+}
+
+func (g groups) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
+	doc, name, externalID, members, serr := groupDoc(attrs)
+	if serr != nil {
+		return scim.Resource{}, libraryError(r, serr)
+	}
+	var rec storage.Group
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		old, err := lockSCIMGroup(tx, r, id)
+		if err != nil {
+			return err
+		}
+		if e := checkIfMatch(r, old.Version); e != nil {
+			return e
+		}
+		rec = old
+		rec.DisplayName, rec.NormalizedName, rec.ExternalID = name, rbac.NormalizeGroupName(name), externalID
+		rec.Doc, rec.Version, rec.UpdatedAt, rec.LastSeenAt = marshalDoc(doc), old.Version+1, h.now(), h.now()
+		if err := tx.UpdateGroup(ctx, rec); err != nil {
+			return err
+		}
+		if members == nil {
+			members = []string{}
+		}
+		added, removed, missing, err := tx.ReplaceMembers(ctx, p.scope(), id, members)
+		if err != nil {
+			return err
+		}
+		if err := h.audit(ctx, tx, r, "scim.group.replace", "group", id, groupAudit(old), groupAudit(rec),
+			memberChange{Added: len(added), Removed: len(removed), Missing: missing}); err != nil {
+			return err
+		}
+		return h.syncRoles(ctx, tx, r, append(added, removed...))
+	})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, groupConflict(err, name, rbac.NormalizeGroupName(name), h, r))
+	}
+	res, err := h.groupAttrs(r, rec, projection{})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(groupStored(rec), res), nil
+}
+
+// lockSCIMGroup locks a group of the caller's connection that is a SCIM resource.
+func lockSCIMGroup(tx storage.Tx, r *http.Request, id string) (storage.Group, error) {
+	g, err := tx.LockGroup(r.Context(), principalFrom(r.Context()).scope(), id)
+	if err != nil {
+		return g, notFoundAs(err, groupsSchema, id)
+	}
+	if !g.SCIM {
+		return g, notFound(groupsSchema, id)
+	}
+	return g, nil
+}
+
+func (g groups) Delete(r *http.Request, id string) error {
+	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		old, err := lockSCIMGroup(tx, r, id)
+		if err != nil {
+			return err
+		}
+		if e := checkIfMatch(r, old.Version); e != nil {
+			return e
+		}
+		if err := tx.DeleteGroup(ctx, p.scope(), id); err != nil {
+			return err
+		}
+		if err := h.audit(ctx, tx, r, "scim.group.delete", "group", id, groupAudit(old), nil, nil); err != nil {
+			return err
+		}
+		if old.MappedRoleID == "" {
+			return nil
+		}
+		// The group's mapping went with it: its former members lose the role.
+		return h.syncAllRoles(ctx, tx, r)
+	})
+	if err != nil {
+		return libraryError(r, err)
+	}
+	return nil
+}
+
+func (g groups) Get(r *http.Request, id string) (scim.Resource, error) {
+	rec, err := g.h.loadGroup(r, id)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	res, err := g.h.groupAttrs(r, rec, projection{})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(groupStored(rec), res), nil
+}
+
+func (g groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
+	return g.h.libraryList(r, groupsSchema, params)
+}
+
+func (g groups) Patch(r *http.Request, _ string, _ []scim.PatchOperation) (scim.Resource, error) {
+	return scim.Resource{}, libraryError(r, errorf(http.StatusNotImplemented, "", "PATCH is served by Rollcall's own route."))
+}
+
+func groupStored(g storage.Group) stored {
+	return stored{id: g.ID, externalID: g.ExternalID, created: g.CreatedAt, updated: g.UpdatedAt, version: g.Version}
+}
+
+func (h *Handler) loadGroup(r *http.Request, id string) (storage.Group, error) {
+	g, err := h.store.Group(r.Context(), principalFrom(r.Context()).scope(), id)
+	if err != nil {
+		return g, notFoundAs(err, groupsSchema, id)
+	}
+	if !g.SCIM {
+		return g, notFound(groupsSchema, id)
+	}
+	return g, nil
+}
+
+// groupAttrs is the SCIM representation of a group's attributes; members are read only when
+// the projection returns them.
+func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) (map[string]any, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(g.Doc, &doc); err != nil || doc == nil {
+		doc = map[string]any{}
+	}
+	doc["displayName"] = g.DisplayName
+	if !proj.wants("members") {
+		return doc, nil
+	}
+	var members []any
+	err := h.store.Members(r.Context(), principalFrom(r.Context()).scope(), g.ID, func(m storage.Member) error {
+		rs := usersSchema
+		if strings.EqualFold(m.Type, "Group") {
+			rs = groupsSchema
+		}
+		el := map[string]any{"value": m.ID, "type": m.Type, "$ref": h.location(rs, m.ID)}
+		if m.Display != "" {
+			el["display"] = m.Display
+		}
+		members = append(members, el)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(members) > 0 {
+		doc["members"] = members
+	}
+	return doc, nil
+}
+
+// handleGetGroup is GET /Groups/{id}: with excludedAttributes=members (what Entra asks), the
+// members are not read at all.
+func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
+	id := pathID(r)
+	proj, perr := parseProjection(groupsSchema, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	rec, err := h.loadGroup(r, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if notModified(w, r, rec.Version) {
+		return
+	}
+	attrs, err := h.groupAttrs(r, rec, proj)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	s := groupStored(rec)
+	h.writeResource(w, http.StatusOK, groupsSchema, s, h.render(groupsSchema, s, attrs, proj))
+}
+
+// memberChange is the audit detail of a membership change.
+type memberChange struct {
+	Added   int      `json:"added,omitempty"`
+	Removed int      `json:"removed,omitempty"`
+	Missing []string `json:"unknownMembers,omitempty"`
+}
+
+func groupAudit(g storage.Group) map[string]any {
+	return map[string]any{"displayName": g.DisplayName, "normalizedName": g.NormalizedName, "externalId": g.ExternalID}
+}

@@ -1,0 +1,295 @@
+// Package scim is Rollcall's SCIM 2.0 service provider (RFC 7643, RFC 7644, RFC 9865) for the
+// Users and Groups that Okta, Microsoft Entra ID and other identity providers push.
+//
+// It is built on github.com/elimity-com/scim, which validates POST and PUT bodies against the
+// schemas, renders their answers and serves the discovery endpoints. Rollcall's own code
+// covers what the library leaves out or gets wrong: authentication, body limits (413),
+// the IdP dialects of request bodies, filters with the full RFC grammar translated to SQL,
+// listing (sorting, projection, index and cursor paging), PATCH, ETags, and errors that never
+// carry a database's text (see ../../shared notes in the repository history for the list).
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim"
+	"github.com/gorilla/mux"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Prefix is the path under which the SCIM service is mounted.
+const Prefix = "/scim/v2"
+
+// Config configures a Handler. Zero values take defaults.
+type Config struct {
+	Store  storage.Store
+	Logger *slog.Logger
+	// BaseURL is the server's external URL (scheme, host, optional path), used in
+	// meta.location and Location headers.
+	BaseURL string
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB, room for a PUT
+	// of a group with 100 000 members.
+	MaxBodyBytes int64
+	// PageSize is the count of a listing that gives none (default 100); MaxPageSize caps
+	// count (default 1000).
+	PageSize, MaxPageSize int
+	// HashPassword hashes a password an IdP sends with a user; without it, such passwords
+	// are dropped.
+	HashPassword func(string) (string, error)
+	// TokenCacheTTL is how long a replica trusts a token it has checked before reading it
+	// again: the longest a revoked token keeps working. Default DefaultTokenCacheTTL;
+	// negative disables.
+	TokenCacheTTL time.Duration
+	// RequestID returns the id of the request in ctx, recorded in audit events.
+	RequestID func(ctx context.Context) string
+	// Now returns the time; tests set it.
+	Now func() time.Time
+}
+
+// DefaultTokenCacheTTL is Config.TokenCacheTTL's default.
+const DefaultTokenCacheTTL = 2 * time.Second
+
+// Handler serves the SCIM API under Prefix.
+type Handler struct {
+	store  storage.Store
+	log    *slog.Logger
+	cfg    Config
+	router *mux.Router
+	tokens *tokenCache
+}
+
+// NewHandler returns the SCIM service.
+func NewHandler(cfg Config) (*Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("scim: a store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 16 << 20
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = 1000
+	}
+	cfg.PageSize = min(cfg.PageSize, cfg.MaxPageSize)
+	if cfg.HashPassword == nil {
+		cfg.HashPassword = func(string) (string, error) { return "", nil }
+	}
+	if cfg.RequestID == nil {
+		cfg.RequestID = func(context.Context) string { return "" }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TokenCacheTTL == 0 {
+		cfg.TokenCacheTTL = DefaultTokenCacheTTL
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	h := &Handler{store: cfg.Store, log: cfg.Logger, cfg: cfg,
+		tokens: &tokenCache{ttl: cfg.TokenCacheTTL, entries: map[[32]byte]cachedToken{}}}
+	lib, err := h.library()
+	if err != nil {
+		return nil, err
+	}
+	h.router = h.routes(h.withOutcome(http.StripPrefix("/scim", lib)))
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+
+func (h *Handler) now() time.Time { return h.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// library builds the elimity server for the routes it serves.
+func (h *Handler) library() (scim.Server, error) {
+	return scim.NewServer(&scim.ServerArgs{
+		ServiceProviderConfig: &scim.ServiceProviderConfig{MaxResults: h.cfg.MaxPageSize, SupportFiltering: true, SupportPatch: true},
+		ResourceTypes: []scim.ResourceType{
+			{ID: optionalString("User"), Name: "User", Endpoint: "/Users", Description: optionalString("User Account"),
+				Schema: usersSchema.core, SchemaExtensions: []scim.SchemaExtension{{Schema: usersSchema.extensions[0]}},
+				Handler: users{h}},
+			{ID: optionalString("Group"), Name: "Group", Endpoint: "/Groups", Description: optionalString("Group"),
+				Schema: groupsSchema.core, Handler: groups{h}},
+		},
+	}, scim.WithBaseURL(h.cfg.BaseURL+Prefix), scim.WithLogger(libraryLogger{h.log}))
+}
+
+// libraryLogger adapts slog to the library's one-method logger.
+type libraryLogger struct{ log *slog.Logger }
+
+func (l libraryLogger) Error(args ...any) { l.log.Error("scim library: " + fmt.Sprint(args...)) }
+
+// routes is the whole SCIM surface. Discovery is public (RFC 7644 §4 lets clients read it
+// before they have credentials); everything else needs a connection's bearer token.
+func (h *Handler) routes(lib http.Handler) *mux.Router {
+	r := mux.NewRouter()
+	s := r.PathPrefix(Prefix).Subrouter()
+	s.Use(h.limitBody)
+
+	public := s.NewRoute().Subrouter()
+	public.HandleFunc("/ServiceProviderConfig", h.handleServiceProviderConfig).Methods(http.MethodGet)
+	public.Handle("/Schemas", lib).Methods(http.MethodGet)
+	public.PathPrefix("/Schemas/").Handler(lib).Methods(http.MethodGet)
+	public.Handle("/ResourceTypes", lib).Methods(http.MethodGet)
+	public.PathPrefix("/ResourceTypes/").Handler(lib).Methods(http.MethodGet)
+
+	api := s.NewRoute().Subrouter()
+	api.Use(h.authenticate)
+	for _, rs := range []*resourceSchema{usersSchema, groupsSchema} {
+		api.HandleFunc(rs.endpoint, h.handleList(rs)).Methods(http.MethodGet)
+		api.HandleFunc(rs.endpoint+"/.search", h.handleSearch(rs)).Methods(http.MethodPost)
+		api.Handle(rs.endpoint, h.normalizeBody(rs, lib)).Methods(http.MethodPost)
+		api.Handle(rs.endpoint+"/{id}", h.normalizeBody(rs, lib)).Methods(http.MethodPut)
+		api.Handle(rs.endpoint+"/{id}", lib).Methods(http.MethodDelete)
+	}
+	api.HandleFunc("/Users/{id}", h.handleGetUser).Methods(http.MethodGet)
+	api.HandleFunc("/Groups/{id}", h.handleGetGroup).Methods(http.MethodGet)
+	api.HandleFunc("/Users/{id}", h.handlePatchUser).Methods(http.MethodPatch)
+	api.HandleFunc("/Groups/{id}", h.handlePatchGroup).Methods(http.MethodPatch)
+	api.HandleFunc("/Bulk", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(http.StatusNotImplemented, "", "Bulk operations are not supported (see /ServiceProviderConfig)."))
+	})
+	api.HandleFunc("/Me", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(http.StatusNotImplemented, "", "/Me is not supported: SCIM clients here are identity providers, not users."))
+	})
+	// gorilla/mux does not report 405 through nested subrouters, so each resource path ends
+	// with a catch-all that does.
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s.", r.Method, r.URL.Path))
+	})
+	for _, rs := range []*resourceSchema{usersSchema, groupsSchema} {
+		for _, p := range []string{rs.endpoint, rs.endpoint + "/.search", rs.endpoint + "/{id}"} {
+			api.Handle(p, notAllowed)
+		}
+	}
+	for _, p := range []string{"/ServiceProviderConfig", "/Schemas", "/ResourceTypes"} {
+		public.Handle(p, notAllowed)
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, errorf(http.StatusNotFound, "", "There is no SCIM endpoint at %s.", r.URL.Path))
+	})
+	return r
+}
+
+// normalizeBody rewrites a POST or PUT body into what the library validates (see
+// normalizeResource) before handing it on, keeping a password (never stored as sent) aside.
+func (h *Handler) normalizeBody(rs *resourceSchema, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		norm, password, serr := normalizeResource(rs, body)
+		if serr != nil {
+			h.writeError(w, r, serr)
+			return
+		}
+		r.Body = readCloser(norm)
+		r.ContentLength = int64(len(norm))
+		if password != "" {
+			r = r.WithContext(context.WithValue(r.Context(), passwordKey{}, password))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func pathID(r *http.Request) string { return mux.Vars(r)["id"] }
+
+// audit records a SCIM write in the transaction that makes it.
+func (h *Handler) audit(ctx context.Context, tx storage.Tx, r *http.Request, action, targetType, targetID string, before, after, detail any) error {
+	p := principalFrom(ctx)
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return tx.AppendAudit(ctx, storage.AuditEvent{
+		TenantID: p.tenantID, At: h.now(), ActorType: "connection", ActorID: p.connection.ID,
+		Action: action, TargetType: targetType, TargetID: targetID, Result: "success", Cause: "scim",
+		RequestID: h.cfg.RequestID(ctx), SourceIP: ip,
+		Before: jsonOrNil(before), After: jsonOrNil(after), Detail: jsonOrNil(detail),
+	})
+}
+
+// syncRoles recomputes, in the transaction of a membership change, the roles of the users it
+// touched, when the connection's group mapping is on: a push that removes someone from a
+// mapped group revokes the role at once, not at their next sign-in.
+func (h *Handler) syncRoles(ctx context.Context, tx storage.Tx, r *http.Request, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	return h.sync(ctx, tx, r, userIDs)
+}
+
+// syncAllRoles recomputes the roles of every user of the connection (a mapped group is gone).
+func (h *Handler) syncAllRoles(ctx context.Context, tx storage.Tx, r *http.Request) error {
+	return h.sync(ctx, tx, r, nil)
+}
+
+func (h *Handler) sync(ctx context.Context, tx storage.Tx, r *http.Request, userIDs []string) error {
+	p := principalFrom(ctx)
+	// The switch is read again, under a shared lock, in this transaction: as read at sign-in
+	// of the request it could have been turned off since, and roles it released would come back.
+	conn, err := tx.LockConnection(ctx, p.tenantID, p.connection.ID)
+	if err != nil || !conn.GroupMapping {
+		return err
+	}
+	ip, _, splitErr := net.SplitHostPort(r.RemoteAddr)
+	if splitErr != nil {
+		ip = r.RemoteAddr
+	}
+	_, _, err = tx.SyncRoles(ctx, p.tenantID, p.connection.ID, userIDs, storage.AuditEvent{
+		TenantID: p.tenantID, At: h.now(), ActorType: "connection", ActorID: p.connection.ID, Cause: "scim",
+		RequestID: h.cfg.RequestID(ctx), SourceIP: ip,
+	})
+	return err
+}
+
+// handleServiceProviderConfig tells the truth about what this server supports; the
+// library's own version reports sort, etag and pagination as unsupported.
+func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	supported := func(b bool) map[string]bool { return map[string]bool{"supported": b} }
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{spcURN},
+		"documentationUri": "https://github.com/rollcall/rollcall#scim",
+		"patch":            supported(true),
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxPageSize},
+		"changePassword":   supported(false),
+		"sort":             supported(true),
+		"etag":             supported(true),
+		"authenticationSchemes": []map[string]any{{
+			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
+			"description": "A bearer token of one IdP connection, created with `rollcall connection create` and rotated with `rollcall token rotate`.",
+		}},
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": h.cfg.PageSize, "maxPageSize": h.cfg.MaxPageSize,
+		},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": h.cfg.BaseURL + Prefix + "/ServiceProviderConfig"},
+	})
+}
+
+// Route returns the route template a request matches ("/scim/v2/Users/{id}"), for metrics
+// and logs that must not carry ids.
+func (h *Handler) Route(r *http.Request) string {
+	var m mux.RouteMatch
+	if h.router.Match(r, &m) && m.Route != nil {
+		if t, err := m.Route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return Prefix + "/other"
+}

@@ -1,0 +1,581 @@
+package scim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/rollcall/rollcall/scim/expr"
+)
+
+// PATCH (RFC 7644 §3.5.2) is parsed and applied by Rollcall rather than the library: the
+// library rejects forms Okta and Entra send (string booleans, a bare manager id, value
+// filters of three terms) and applies nothing. Users are patched as a document in memory and
+// validated against the schema afterwards; a group's members are patched in the database,
+// operation by operation, without reading the member list.
+
+// maxOperations bounds the operations of one PATCH request.
+const maxOperations = 1000
+
+type patchOp struct {
+	op       string // add, replace or remove
+	rawPath  string
+	path     *filter.Path
+	value    any
+	hasValue bool
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, badRequest(typeInvalidSyntax, "The request body could not be read.")
+	}
+	return b, nil
+}
+
+// parsePatch reads a PatchOp body. Keys and op names are matched ignoring case.
+func parsePatch(body []byte) ([]patchOp, *Error) {
+	var req map[string]any
+	if err := decodeJSON(body, &req); err != nil || req == nil {
+		return nil, badRequest(typeInvalidSyntax, "The request body must be a PatchOp JSON object.")
+	}
+	schemas, _ := lookupFold(req, "schemas")
+	list, _ := schemas.([]any)
+	ok := false
+	for _, s := range list {
+		if str, _ := s.(string); strings.EqualFold(str, patchOpURN) {
+			ok = true
+		}
+	}
+	if !ok {
+		return nil, badRequest(typeInvalidValue, "schemas must be [%q].", patchOpURN)
+	}
+	rawOps, _ := lookupFold(req, "Operations")
+	opsList, isList := rawOps.([]any)
+	if !isList || len(opsList) == 0 {
+		return nil, badRequest(typeInvalidValue, "Operations must be a non-empty array.")
+	}
+	if len(opsList) > maxOperations {
+		return nil, badRequest(typeInvalidValue, "At most %d operations are allowed in one PATCH.", maxOperations)
+	}
+	ops := make([]patchOp, 0, len(opsList))
+	for i, raw := range opsList {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, badRequest(typeInvalidSyntax, "Operation %d is not an object.", i+1)
+		}
+		var op patchOp
+		name, _ := lookupFold(m, "op")
+		s, _ := name.(string)
+		op.op = strings.ToLower(s)
+		if op.op != "add" && op.op != "replace" && op.op != "remove" {
+			return nil, badRequest(typeInvalidValue, "Operation %d: op must be add, replace or remove; got %q.", i+1, s)
+		}
+		if p, ok := lookupFold(m, "path"); ok && p != nil {
+			ps, ok := p.(string)
+			if !ok {
+				return nil, badRequest(typeInvalidPath, "Operation %d: path must be a string.", i+1)
+			}
+			if strings.TrimSpace(ps) != "" {
+				parsed, err := expr.ParsePath(ps)
+				if err != nil {
+					return nil, badRequest(typeInvalidPath, "Operation %d: %s", i+1, err.Error())
+				}
+				op.path, op.rawPath = &parsed, ps
+			}
+		}
+		op.value, op.hasValue = lookupFold(m, "value")
+		if op.value == nil {
+			op.hasValue = false
+		}
+		switch {
+		case op.op != "remove" && !op.hasValue:
+			return nil, badRequest(typeInvalidValue, "Operation %d (%s) needs a value.", i+1, op.op)
+		case op.op == "remove" && op.path == nil:
+			return nil, badRequest(typeNoTarget, "Operation %d: remove needs a path.", i+1)
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+// docPatcher applies operations to a resource document (core attributes at the top, each
+// extension's under its URN).
+type docPatcher struct {
+	rs  *resourceSchema
+	res expr.Resolver
+	doc map[string]any
+	// skip lists top-level attributes handled elsewhere (a group's members).
+	skip map[string]bool
+	// idOf is the resource's id, which a path-less value may repeat (Okta does).
+	id string
+}
+
+func mutability(a *attr) *Error {
+	return badRequest(typeMutability, "%s is read-only and cannot be changed.", a.path())
+}
+
+// apply applies one operation.
+func (dp *docPatcher) apply(op patchOp) *Error {
+	if op.path == nil {
+		values, ok := op.value.(map[string]any)
+		if !ok {
+			return badRequest(typeInvalidValue, "An %s without a path needs an object of attributes as its value.", op.op)
+		}
+		return dp.applyMap(op.op, values)
+	}
+	p := *op.path
+	if s, ok := dp.res.Schema(p.AttributePath); ok && p.ValueExpression == nil && p.SubAttribute == nil {
+		// The path is a whole extension: "urn:…:enterprise:2.0:User".
+		if s.ID == dp.rs.core.ID {
+			return badRequest(typeInvalidPath, "The path cannot be the core schema itself.")
+		}
+		if op.op == "remove" {
+			delete(dp.doc, s.ID)
+			return nil
+		}
+		values, ok := op.value.(map[string]any)
+		if !ok {
+			return badRequest(typeInvalidValue, "The value for %s must be an object.", s.ID)
+		}
+		return dp.applyMap(op.op, map[string]any{s.ID: values})
+	}
+	a, ok := dp.rs.lookup(p.AttributePath)
+	if !ok {
+		return badRequest(typeInvalidPath, "Unknown attribute %q in path %q.", p.AttributePath.String(), op.rawPath)
+	}
+	if a.readOnly || (a.parent != nil && a.parent.readOnly) {
+		return mutability(a)
+	}
+	if p.ValueExpression != nil {
+		if a.parent != nil || !a.multiValued() || !a.complex() {
+			return badRequest(typeInvalidPath, "%q: [filters] apply to multi-valued complex attributes only.", op.rawPath)
+		}
+		var sub *attr
+		if p.SubAttribute != nil {
+			if sub, ok = a.sub(*p.SubAttribute); !ok {
+				return badRequest(typeInvalidPath, "%s has no sub-attribute %q.", a.key, *p.SubAttribute)
+			}
+			if sub.readOnly {
+				return mutability(sub)
+			}
+		}
+		if err := dp.res.ValidatePath(p); err != nil {
+			return badRequest(typeInvalidPath, "%s", err.Error())
+		}
+		return dp.applyFiltered(op, a, p.ValueExpression, sub)
+	}
+	if op.op == "remove" {
+		return dp.remove(a, op)
+	}
+	return dp.set(op.op, a, op.value)
+}
+
+// applyMap applies a path-less add or replace: each key an attribute, a dotted
+// ("name.givenName") or URN-qualified one, or an extension container. Unknown and read-only
+// attributes are ignored, as on POST.
+func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
+	for k, v := range values {
+		lk := strings.ToLower(k)
+		if lk == "schemas" || lk == "meta" {
+			continue
+		}
+		if lk == "id" {
+			if s, _ := v.(string); s != "" && s != dp.id {
+				return badRequest(typeMutability, "id is read-only; the value names another resource.")
+			}
+			continue
+		}
+		if ext, ok := dp.rs.extension(k); ok {
+			inner, ok := v.(map[string]any)
+			if !ok {
+				return badRequest(typeInvalidValue, "%s must be an object.", ext)
+			}
+			for ik, iv := range inner {
+				a, ok := dp.rs.extAttrs[strings.ToLower(ext)][strings.ToLower(ik)]
+				if !ok || a.readOnly {
+					continue
+				}
+				if err := dp.set(op, a, iv); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		a, ok := dp.rs.lookupKey(k)
+		if !ok || a.readOnly || (a.parent != nil && a.parent.readOnly) || dp.skip[strings.ToLower(a.key)] {
+			continue
+		}
+		if err := dp.set(op, a, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// container returns the map holding attribute a (the document, an extension's map, or the
+// map of a single-valued complex parent), creating it when create is set.
+func (dp *docPatcher) container(a *attr, create bool) map[string]any {
+	m := dp.doc
+	if a.ext != "" {
+		inner, _ := m[a.ext].(map[string]any)
+		if inner == nil {
+			if !create {
+				return nil
+			}
+			inner = map[string]any{}
+			m[a.ext] = inner
+		}
+		m = inner
+	}
+	if a.parent != nil {
+		parent, _ := m[a.parent.key].(map[string]any)
+		if parent == nil {
+			if !create {
+				return nil
+			}
+			parent = map[string]any{}
+			m[a.parent.key] = parent
+		}
+		m = parent
+	}
+	return m
+}
+
+// set applies add or replace of a value at an attribute without a filter.
+func (dp *docPatcher) set(op string, a *attr, v any) *Error {
+	if a.parent != nil && a.parent.multiValued() {
+		// "emails.value": the sub-attribute of every element.
+		list, _ := dp.container(a.parent, false)[a.parent.key].([]any)
+		cv, err := coerce(a, v)
+		if err != nil {
+			return err
+		}
+		for _, el := range list {
+			if m, ok := el.(map[string]any); ok {
+				m[a.key] = cv
+			}
+		}
+		return nil
+	}
+	cv, err := coerce(a, v)
+	if err != nil {
+		return err
+	}
+	m := dp.container(a, cv != nil)
+	if m == nil {
+		return nil
+	}
+	if cv == nil {
+		delete(m, a.key)
+		return nil
+	}
+	switch {
+	case a.multiValued():
+		added, _ := cv.([]any)
+		if op == "replace" {
+			m[a.key] = clearExtraPrimaries(added, -1)
+			return nil
+		}
+		list, _ := m[a.key].([]any)
+		for _, el := range added {
+			if !containsValue(list, el) {
+				list = append(list, el)
+				if isPrimary(el) {
+					list = clearExtraPrimaries(list, len(list)-1)
+				}
+			}
+		}
+		m[a.key] = list
+	case a.complex():
+		// Both add and replace merge the sub-attributes given (RFC 7644 §3.5.2.1, §3.5.2.3).
+		cur, _ := m[a.key].(map[string]any)
+		if cur == nil {
+			cur = map[string]any{}
+		}
+		for k, sv := range cv.(map[string]any) {
+			cur[k] = sv
+		}
+		m[a.key] = cur
+	default:
+		m[a.key] = cv
+	}
+	return nil
+}
+
+// remove removes an attribute (path without a filter). A value on a multi-valued attribute
+// removes just the elements listed (Entra's legacy form), never the whole attribute.
+func (dp *docPatcher) remove(a *attr, op patchOp) *Error {
+	if a.parent != nil && a.parent.multiValued() {
+		list, _ := dp.container(a.parent, false)[a.parent.key].([]any)
+		for _, el := range list {
+			if m, ok := el.(map[string]any); ok {
+				delete(m, a.key)
+			}
+		}
+		return nil
+	}
+	m := dp.container(a, false)
+	if m == nil {
+		return nil
+	}
+	if op.hasValue && a.multiValued() {
+		drop, err := coerce(a, op.value)
+		if err != nil {
+			return err
+		}
+		list, _ := m[a.key].([]any)
+		kept := list[:0:0]
+		for _, el := range list {
+			if !containsValue(drop.([]any), el) {
+				kept = append(kept, el)
+			}
+		}
+		m[a.key] = kept
+		return nil
+	}
+	delete(m, a.key)
+	return nil
+}
+
+// applyFiltered applies an operation to the elements of a multi-valued attribute that match
+// a value filter. An add or replace that matches nothing creates the element when the filter
+// pins it down (emails[type eq "work"].value on a user with no work email, SPEC §8.5);
+// otherwise it is 400 noTarget. A remove that matches nothing changes nothing.
+func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, sub *attr) *Error {
+	m := dp.container(a, op.op != "remove")
+	if m == nil {
+		return nil
+	}
+	list, _ := m[a.key].([]any)
+	var matched []int
+	for i, el := range list {
+		if em, ok := el.(map[string]any); ok && dp.res.MatchElement(filter.AttributePath{AttributeName: a.key, URIPrefix: uriOf(a)}, f, em) {
+			matched = append(matched, i)
+		}
+	}
+	if op.op == "remove" {
+		if sub != nil {
+			for _, i := range matched {
+				delete(list[i].(map[string]any), sub.key)
+			}
+			return nil
+		}
+		kept := list[:0:0]
+		for i, el := range list {
+			if !contains(matched, i) {
+				kept = append(kept, el)
+			}
+		}
+		m[a.key] = kept
+		return nil
+	}
+	var patch map[string]any
+	if sub != nil {
+		v, err := coerce(sub, op.value)
+		if err != nil {
+			return err
+		}
+		patch = map[string]any{sub.key: v}
+	} else {
+		v, err := coerceElement(a, op.value)
+		if err != nil {
+			return err
+		}
+		pm, ok := v.(map[string]any)
+		if !ok {
+			return badRequest(typeInvalidValue, "The value for %q must be an object.", op.rawPath)
+		}
+		patch = pm
+	}
+	if len(matched) == 0 {
+		seed, ok := equalities(f)
+		if !ok {
+			return badRequest(typeNoTarget, "No value of %s matches %q.", a.key, op.rawPath)
+		}
+		el := map[string]any{}
+		for k, v := range seed {
+			if s, ok := a.sub(k); ok {
+				if cv, err := coerceSimple(s, v); err == nil && cv != nil {
+					el[s.key] = cv
+				}
+			}
+		}
+		list = append(list, el)
+		matched = []int{len(list) - 1}
+	}
+	for _, i := range matched {
+		el := list[i].(map[string]any)
+		if op.op == "replace" && sub == nil {
+			el = map[string]any{}
+			list[i] = el
+		}
+		for k, v := range patch {
+			if v == nil {
+				delete(el, k)
+			} else {
+				el[k] = v
+			}
+		}
+		if isPrimary(el) {
+			list = clearExtraPrimaries(list, i)
+		}
+	}
+	m[a.key] = list
+	return nil
+}
+
+func uriOf(a *attr) *string {
+	if a.ext == "" {
+		return nil
+	}
+	s := a.ext
+	return &s
+}
+
+// equalities returns the sub-attribute values a filter made only of eq comparisons joined by
+// and fixes, such as type eq "work".
+func equalities(f filter.Expression) (map[string]any, bool) {
+	out := map[string]any{}
+	var walk func(f filter.Expression) bool
+	walk = func(f filter.Expression) bool {
+		switch x := f.(type) {
+		case *filter.LogicalExpression:
+			return strings.EqualFold(string(x.Operator), "and") && walk(x.Left) && walk(x.Right)
+		case *filter.AttributeExpression:
+			if x.Operator != filter.EQ || x.AttributePath.SubAttribute != nil {
+				return false
+			}
+			out[x.AttributePath.AttributeName] = x.CompareValue
+			return true
+		}
+		return false
+	}
+	return out, walk(f)
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// containsValue reports whether list holds el, comparing complex values by their "value"
+// sub-attribute when both have one (so removing {"value": "x"} removes x whatever its other
+// sub-attributes), else whole.
+func containsValue(list []any, el any) bool {
+	ev, eok := valueOf(el)
+	for _, x := range list {
+		if xv, ok := valueOf(x); ok && eok {
+			if xv == ev {
+				return true
+			}
+			continue
+		}
+		if reflect.DeepEqual(x, el) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueOf(el any) (any, bool) {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	v, ok := m["value"]
+	return v, ok && v != nil
+}
+
+func isPrimary(el any) bool {
+	m, _ := el.(map[string]any)
+	p, _ := m["primary"].(bool)
+	return p
+}
+
+// clearExtraPrimaries leaves at most one element with primary true (RFC 7643 §2.4): the one
+// at keep, or the first when keep is -1.
+func clearExtraPrimaries(list []any, keep int) []any {
+	seen := false
+	for i, el := range list {
+		if !isPrimary(el) {
+			continue
+		}
+		if (keep >= 0 && i != keep) || (keep < 0 && seen) {
+			delete(el.(map[string]any), "primary")
+		}
+		seen = true
+	}
+	return list
+}
+
+// validateDoc checks a patched document against the schema with the library's validator (the
+// same one POST and PUT bodies pass) and returns its canonical form.
+func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map[string]any, *Error) {
+	// Round-trip through JSON so the validator sees plain decoded values.
+	b, _ := json.Marshal(doc)
+	var in map[string]any
+	_ = json.Unmarshal(b, &in)
+	in["schemas"] = []any{rs.core.ID}
+	if externalID != "" {
+		in["externalId"] = externalID
+	}
+	out, serr := withExternalID(rs.core).Validate(in)
+	if serr != nil {
+		return nil, fromLibrary(*serr)
+	}
+	for _, e := range rs.extensions {
+		inner, ok := in[e.ID]
+		if !ok || inner == nil {
+			continue
+		}
+		v, serr := e.ValidateExtension(inner)
+		if serr != nil {
+			return nil, fromLibrary(*serr)
+		}
+		if len(v) > 0 {
+			out[e.ID] = v
+		}
+	}
+	delete(out, "schemas")
+	return out, nil
+}
+
+// withExternalID is the core schema plus externalId, as the library validates POST bodies.
+func withExternalID(s schema.Schema) schema.Schema {
+	for _, a := range schema.CommonAttributes() {
+		if a.Name() == "externalId" {
+			attrs := make([]schema.CoreAttribute, 0, len(s.Attributes)+1)
+			s.Attributes = append(append(attrs, s.Attributes...), a)
+		}
+	}
+	return s
+}
+
+// fromLibrary turns a library validation error into ours, keeping its status and type.
+func fromLibrary(e scimerrors.ScimError) *Error {
+	detail := e.Detail
+	if detail == "" {
+		detail = "The resource does not fit its schema."
+	}
+	return &Error{Status: e.Status, ScimType: string(e.ScimType), Detail: detail}
+}
+
+// patchAnswer is whether a PATCH answers with the resource (200) or nothing (204).
+func patchWantsBody(r *http.Request) bool {
+	q := r.URL.Query()
+	return q.Get("attributes") != "" || q.Get("excludedAttributes") != ""
+}

@@ -1,0 +1,275 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Ensure PATCH applies RFC 7644 semantics and every dialect Okta and Entra send (SPEC §8).
+func TestPatchUser(t *testing.T) {
+	e := newEnv(t)
+	base := func(name string) map[string]any {
+		return user(name,
+			"name", map[string]any{"givenName": "Barbara", "familyName": "Jensen"},
+			"title", "Tour Guide",
+			"emails", []map[string]any{
+				{"value": "b@work.example", "type": "work", "primary": true},
+				{"value": "b@home.example", "type": "home"},
+			},
+			enterpriseURN, map[string]any{"department": "Tours", "employeeNumber": "701984"},
+		)
+	}
+	tests := []struct {
+		name string
+		ops  []map[string]any
+		want map[string]any // paths (dotted; "ext:" for the enterprise extension) to values; nil means absent
+	}{
+		{"Entra capitalised ops and string booleans", []map[string]any{
+			{"op": "Replace", "path": "active", "value": "False"},
+		}, map[string]any{"active": false}},
+		{"Okta path-less active", []map[string]any{
+			op("replace", "", map[string]any{"active": false}),
+		}, map[string]any{"active": false}},
+		{"path-less dotted and URN keys", []map[string]any{
+			op("replace", "", map[string]any{
+				"name.givenName":                  "Babs",
+				enterpriseURN + ":employeeNumber": "E1",
+				enterpriseURN + ":manager":        map[string]any{"value": "m-1"},
+			}),
+		}, map[string]any{"name.givenName": "Babs", "name.familyName": "Jensen", "ext:employeeNumber": "E1", "ext:manager.value": "m-1", "ext:department": "Tours"}},
+		{"path-less extension container", []map[string]any{
+			op("add", "", map[string]any{strings.ToLower(enterpriseURN): map[string]any{"costCenter": "CC1"}}),
+		}, map[string]any{"ext:costCenter": "CC1", "ext:department": "Tours"}},
+		{"attribute names in any case", []map[string]any{
+			op("replace", "NAME.GIVENNAME", "B"), op("replace", "", map[string]any{"Title": "Boss"}),
+		}, map[string]any{"name.givenName": "B", "title": "Boss"}},
+		{"manager as a bare id", []map[string]any{
+			{"op": "Add", "path": enterpriseURN + ":manager", "value": "mgr-1"},
+		}, map[string]any{"ext:manager.value": "mgr-1"}},
+		{"manager as a legacy list", []map[string]any{
+			{"op": "Add", "path": enterpriseURN + ":manager", "value": []map[string]any{{"$ref": nil, "value": "mgr-2"}}},
+		}, map[string]any{"ext:manager.value": "mgr-2"}},
+		{"extension attribute by URN path", []map[string]any{
+			op("replace", enterpriseURN+":department", "Eng"), op("remove", enterpriseURN+":employeeNumber", nil),
+		}, map[string]any{"ext:department": "Eng", "ext:employeeNumber": nil}},
+		{"remove the whole extension", []map[string]any{op("remove", enterpriseURN, nil)}, map[string]any{"ext:department": nil}},
+		{"replace work email value", []map[string]any{
+			op("replace", `emails[type eq "work"].value`, "new@work.example"),
+		}, map[string]any{"emails.work": "new@work.example", "emails.home": "b@home.example"}},
+		{"legacy single value as a list", []map[string]any{
+			op("replace", "title", []map[string]any{{"$ref": nil, "value": "Director"}}),
+		}, map[string]any{"title": "Director"}},
+		{"add an email keeps the others", []map[string]any{
+			op("add", "emails", []map[string]any{{"value": "b@other.example", "type": "other"}}),
+		}, map[string]any{"emails.other": "b@other.example", "emails.work": "b@work.example", "emails.count": 3}},
+		{"re-adding an email is a no-op", []map[string]any{
+			op("add", "emails", []map[string]any{{"value": "b@home.example", "type": "home"}}),
+		}, map[string]any{"emails.count": 2}},
+		{"a new primary clears the old", []map[string]any{
+			op("replace", `emails[type eq "home"].primary`, true),
+		}, map[string]any{"emails.primary": "b@home.example"}},
+		{"remove by value filter", []map[string]any{op("remove", `emails[type eq "home"]`, nil)}, map[string]any{"emails.count": 1, "emails.home": nil}},
+		{"remove listed values (Entra legacy)", []map[string]any{
+			op("remove", "emails", []map[string]any{{"value": "b@home.example"}}),
+		}, map[string]any{"emails.count": 1, "emails.work": "b@work.example"}},
+		{"remove a sub-attribute of matches", []map[string]any{op("remove", `emails[type eq "work"].primary`, nil)}, map[string]any{"emails.primary": nil}},
+		{"replace the whole multi-valued attribute", []map[string]any{
+			op("replace", "emails", []map[string]any{{"value": "only@example.com", "type": "work"}}),
+		}, map[string]any{"emails.count": 1, "emails.work": "only@example.com"}},
+		{"three-term value filter", []map[string]any{
+			op("replace", `emails[type eq "work" and primary eq true and value co "@work"].display`, "Work"),
+		}, map[string]any{"emails.display": "Work"}},
+		{"complex replace merges sub-attributes", []map[string]any{
+			op("replace", "name", map[string]any{"middleName": "J"}),
+		}, map[string]any{"name.givenName": "Barbara", "name.middleName": "J"}},
+		{"ops apply in order", []map[string]any{
+			op("replace", "title", "A"), op("remove", "title", nil), op("add", "title", "C"),
+		}, map[string]any{"title": "C"}},
+		{"explicit nulls remove", []map[string]any{op("replace", "", map[string]any{"title": nil})}, map[string]any{"title": nil}},
+		{"unknown path-less keys are ignored", []map[string]any{
+			op("replace", "", map[string]any{"favoriteColor": "blue", "urn:example:custom:2.0:User:x": "y", "title": "T"}),
+		}, map[string]any{"title": "T"}},
+		{"Okta repeats the id", []map[string]any{op("replace", "", map[string]any{"id": "$ID", "title": "T2"})}, map[string]any{"title": "T2"}},
+		{"rename by the owning connection", []map[string]any{op("replace", "userName", "renamed@example.com")}, map[string]any{"userName": "renamed@example.com"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := e.mustCreate("/Users", base("patch"+strings.Repeat("x", i)))
+			raw, _ := json.Marshal(patch(tt.ops...))
+			r := e.do("PATCH", "/Users/"+id, strings.ReplaceAll(string(raw), "$ID", id))
+			if r.status != http.StatusOK {
+				t.Fatalf("PATCH = %d %s", r.status, r.raw)
+			}
+			got := e.do("GET", "/Users/"+id, nil)
+			if !reflect.DeepEqual(r.body, got.body) {
+				t.Errorf("PATCH answered %s\nbut GET gives %s", r.raw, got.raw)
+			}
+			for path, want := range tt.want {
+				if v := pick(got.body, path); !reflect.DeepEqual(v, want) {
+					t.Errorf("%s = %#v, want %#v\n%s", path, v, want, got.raw)
+				}
+			}
+		})
+	}
+}
+
+// pick reads a value for TestPatchUser: "a.b" descends, "ext:x" reads the enterprise
+// extension, "emails.<type>" is the value of the email of that type, "emails.count" how many,
+// "emails.primary" the primary one's value, "emails.display" the first display.
+func pick(doc map[string]any, path string) any {
+	if rest, ok := strings.CutPrefix(path, "ext:"); ok {
+		ext, _ := doc[enterpriseURN].(map[string]any)
+		return pick(ext, rest)
+	}
+	if rest, ok := strings.CutPrefix(path, "emails."); ok {
+		list, _ := doc["emails"].([]any)
+		switch rest {
+		case "count":
+			return len(list)
+		case "primary", "display":
+			for _, el := range list {
+				m := el.(map[string]any)
+				if rest == "primary" && m["primary"] == true {
+					return m["value"]
+				}
+				if rest == "display" && m["display"] != nil {
+					return m["display"]
+				}
+			}
+			return nil
+		}
+		for _, el := range list {
+			if m := el.(map[string]any); m["type"] == rest {
+				return m["value"]
+			}
+		}
+		return nil
+	}
+	head, tail, nested := strings.Cut(path, ".")
+	if !nested {
+		if doc == nil {
+			return nil
+		}
+		return doc[head]
+	}
+	sub, _ := doc[head].(map[string]any)
+	return pick(sub, tail)
+}
+
+// Ensure Entra's PATCH of a work email creates it on a user that has none (SPEC §8.5).
+func TestPatchUser_CreatesWorkEmail(t *testing.T) {
+	e := newEnv(t)
+	for i, name := range []string{"Replace", "Add"} {
+		id := e.mustCreate("/Users", user("noemail"+strings.Repeat("x", i)))
+		r := e.do("PATCH", "/Users/"+id, patch(map[string]any{"op": name, "path": `emails[type eq "work"].value`, "value": "w@example.com"}))
+		if r.status != http.StatusOK || pick(r.body, "emails.work") != "w@example.com" {
+			t.Errorf("%s on a user without emails: %d %s", name, r.status, r.raw)
+		}
+		// The email is indexed: the lookup Entra does next finds it.
+		l := e.do("GET", `/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22W@EXAMPLE.COM%22`, nil)
+		if l.body["totalResults"] != float64(1) {
+			t.Errorf("filter by the new work email: %s", l.raw)
+		}
+		e.do("DELETE", "/Users/"+id, nil)
+	}
+}
+
+// Ensure a PATCH that changes nothing writes nothing: no new version, no audit event.
+func TestPatch_NoChangeNoWrite(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("same", "title", "T"))
+	gid := e.mustCreate("/Groups", group("Okta Group"))
+	n := e.auditCount()
+	r := e.do("PATCH", "/Users/"+id, patch(op("replace", "title", "T")))
+	if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"1"` {
+		t.Errorf("no-op user PATCH: %d version %v", r.status, v)
+	}
+	r = e.do("PATCH", "/Groups/"+gid, patch(op("replace", "", map[string]any{"id": gid, "displayName": "Okta Group"})))
+	if r.status != http.StatusNoContent || r.header.Get("ETag") != `W/"1"` {
+		t.Errorf("Okta's repeated rename: %d ETag %s", r.status, r.header.Get("ETag"))
+	}
+	if got := e.auditCount(); got != n {
+		t.Errorf("no-op PATCHes wrote %d audit events", got-n)
+	}
+}
+
+// Ensure group PATCH handles members in every form IdPs send, as set operations.
+func TestPatchGroup_Members(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, e.mustCreate("/Users", user("m"+strings.Repeat("x", i))))
+	}
+	gid := e.mustCreate("/Groups", group("Team", ids[0], ids[1]))
+	steps := []struct {
+		name string
+		ops  []map[string]any
+		want []string
+	}{
+		{"Entra add with $ref null", []map[string]any{{"op": "Add", "path": "members", "value": []map[string]any{{"$ref": nil, "value": ids[2]}}}}, ids[:3]},
+		{"re-add is a no-op", []map[string]any{op("add", "members", []map[string]any{{"value": ids[0]}})}, ids[:3]},
+		{"remove by filter", []map[string]any{op("remove", `members[value eq "`+ids[0]+`"]`, nil)}, ids[1:3]},
+		{"remove a non-member is a no-op", []map[string]any{op("remove", `members[value eq "`+ids[5]+`"]`, nil)}, ids[1:3]},
+		{"Entra legacy remove with value list", []map[string]any{{"op": "Remove", "path": "members", "value": []map[string]any{{"value": ids[1]}}}}, ids[2:3]},
+		{"filtered remove plus add, in order", []map[string]any{
+			op("remove", `members[value eq "`+ids[2]+`" or value eq "`+ids[3]+`"]`, nil),
+			op("add", "members", []map[string]any{{"value": ids[3]}, {"value": ids[4]}}),
+		}, ids[3:5]},
+		{"unknown ids do not lose the others", []map[string]any{op("add", "members", []map[string]any{{"value": "ghost"}, {"value": ids[5]}})}, ids[3:6]},
+		{"replace sets exactly", []map[string]any{op("replace", "members", []map[string]any{{"value": ids[0]}, {"value": ids[5]}})}, []string{ids[0], ids[5]}},
+		{"path-less add with members", []map[string]any{op("add", "", map[string]any{"members": []map[string]any{{"value": ids[1]}}})}, []string{ids[0], ids[1], ids[5]}},
+		{"replace with [] empties", []map[string]any{op("replace", "members", []any{})}, nil},
+		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},
+	}
+	for _, s := range steps {
+		r := e.do("PATCH", "/Groups/"+gid, patch(s.ops...))
+		if r.status != http.StatusNoContent {
+			t.Fatalf("%s: PATCH = %d %s", s.name, r.status, r.raw)
+		}
+		if got, want := e.members(gid), sorted(s.want); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: members = %v, want %v", s.name, got, want)
+		}
+	}
+	// A rename through SCIM keeps the group (and so its mapping): same id, new names.
+	r := e.do("PATCH", "/Groups/"+gid+"?attributes=displayName", patch(op("replace", "displayName", "Data Team")))
+	if r.status != http.StatusOK || r.body["displayName"] != "Data Team" || r.body["members"] != nil {
+		t.Errorf("rename with attributes: %d %s", r.status, r.raw)
+	}
+	g, err := e.store.GroupByName(t.Context(), e.scope, "data_team")
+	if err != nil || g.ID != gid || g.DisplayName != "Data Team" {
+		t.Errorf("after the rename the IdP group is %+v, %v", g, err)
+	}
+}
+
+func (e *env) members(gid string) []string {
+	e.t.Helper()
+	var out []string
+	err := e.store.Members(e.t.Context(), e.scope, gid, func(m storage.Member) error {
+		out = append(out, m.ID)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sorted(out)
+}
+
+func sorted(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := append([]string(nil), ids...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,284 @@
+package scim
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/optional"
+)
+
+// etag is the weak entity tag of a resource version (RFC 7644 §3.14).
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// checkIfMatch enforces an If-Match header against the current version: 412 when no listed
+// tag matches. Weak comparison, as RFC 7232 allows for If-Match on SCIM's weak tags.
+func checkIfMatch(r *http.Request, version int64) *Error {
+	h := r.Header.Get("If-Match")
+	if h == "" {
+		return nil
+	}
+	if matchesETag(h, version) {
+		return nil
+	}
+	return errorf(http.StatusPreconditionFailed, "", "The resource has changed: If-Match %s does not match its version %s.", h, etag(version))
+}
+
+// matchesETag reports whether a comma-separated list of entity tags (or "*") includes the
+// version, comparing weakly (W/ is ignored).
+func matchesETag(header string, version int64) bool {
+	want := strconv.FormatInt(version, 10)
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		t = strings.TrimPrefix(t, "W/")
+		if strings.Trim(t, `"`) == want && len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+			return true
+		}
+	}
+	return false
+}
+
+// location is the absolute URL of a resource.
+func (h *Handler) location(rs *resourceSchema, id string) string {
+	return h.cfg.BaseURL + Prefix + rs.endpoint + "/" + url.PathEscape(id)
+}
+
+// meta is the rendered meta attribute; times at second precision, as the library renders them.
+type meta struct {
+	ResourceType string `json:"resourceType"`
+	Created      string `json:"created,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+	Location     string `json:"location"`
+	Version      string `json:"version,omitempty"`
+}
+
+// stored is what every resource has besides its attributes.
+type stored struct {
+	id, externalID   string
+	created, updated time.Time
+	version          int64
+}
+
+// libraryResource is the form the elimity server renders (for POST and PUT answers).
+func libraryResource(s stored, attrs map[string]any) scim.Resource {
+	res := scim.Resource{ID: s.id, Attributes: attrs, Meta: scim.Meta{
+		Created: &s.created, LastModified: &s.updated, Version: etag(s.version),
+	}}
+	if s.externalID != "" {
+		res.ExternalID = optional.NewString(s.externalID)
+	}
+	return res
+}
+
+// render builds a resource exactly as the library renders one (so GET and list answers look
+// like POST and PUT answers), then applies the projection.
+func (h *Handler) render(rs *resourceSchema, s stored, attrs map[string]any, p projection) map[string]any {
+	out := make(map[string]any, len(attrs)+4)
+	for k, v := range attrs {
+		out[k] = v
+	}
+	out["id"] = s.id
+	if s.externalID != "" {
+		out["externalId"] = s.externalID
+	}
+	schemas := []string{rs.core.ID}
+	for _, e := range rs.extensions {
+		schemas = append(schemas, e.ID)
+	}
+	out["schemas"] = schemas
+	out["meta"] = meta{
+		ResourceType: rs.name,
+		Created:      s.created.Format(time.RFC3339),
+		LastModified: s.updated.Format(time.RFC3339),
+		Location:     h.location(rs, s.id),
+		Version:      etag(s.version),
+	}
+	p.apply(out)
+	return out
+}
+
+// projection is a request's attributes or excludedAttributes (RFC 7644 §3.4.2.5), as
+// lower-cased paths: "username", "name.givenname", "urn:…:user:employeenumber", "members".
+type projection struct {
+	include  map[string]bool
+	exclude  map[string]bool
+	explicit bool // attributes was given
+}
+
+// parseProjection reads attributes and excludedAttributes from a query (or a search body).
+func parseProjection(rs *resourceSchema, attributes, excluded string) (projection, *Error) {
+	var p projection
+	parse := func(list string) (map[string]bool, *Error) {
+		m := map[string]bool{}
+		for _, raw := range strings.Split(list, ",") {
+			raw = strings.TrimSpace(raw)
+			if raw == "" {
+				continue
+			}
+			if len(raw) > 200 || strings.ContainsAny(raw, " []()\"") {
+				return nil, badRequest(typeInvalidValue, "%q is not an attribute path.", raw)
+			}
+			m[canonicalPath(rs, raw)] = true
+		}
+		return m, nil
+	}
+	var err *Error
+	if attributes != "" {
+		if p.include, err = parse(attributes); err != nil {
+			return p, err
+		}
+		p.explicit = len(p.include) > 0
+	}
+	if excluded != "" {
+		if p.exclude, err = parse(excluded); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// canonicalPath lower-cases a path and drops the core schema's URN prefix, so that
+// "urn:…:core:2.0:User:userName" and "userName" are the same path.
+func canonicalPath(rs *resourceSchema, path string) string {
+	lp := strings.ToLower(path)
+	if core := strings.ToLower(rs.core.ID) + ":"; strings.HasPrefix(lp, core) {
+		lp = lp[len(core):]
+	}
+	return lp
+}
+
+// wants reports whether the attribute at the top-level path (lower-cased) is returned, so
+// that expensive attributes (members, groups) are not even read when they are not.
+func (p projection) wants(path string) bool {
+	if p.explicit {
+		if p.include[path] {
+			return true
+		}
+		for k := range p.include {
+			if strings.HasPrefix(k, path+".") {
+				return true
+			}
+		}
+		return false
+	}
+	return !p.exclude[path]
+}
+
+// apply removes what the projection leaves out. id and schemas are always returned.
+func (p projection) apply(res map[string]any) {
+	if !p.explicit && len(p.exclude) == 0 {
+		return
+	}
+	for k, v := range res {
+		lk := strings.ToLower(k)
+		if lk == "id" || lk == "schemas" {
+			continue
+		}
+		if strings.HasPrefix(lk, "urn:") {
+			inner, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			if p.explicit && p.include[lk] {
+				continue
+			}
+			if p.exclude[lk] {
+				delete(res, k)
+				continue
+			}
+			p.filter(lk+":", inner)
+			if len(inner) == 0 {
+				delete(res, k)
+			}
+			continue
+		}
+		p.filterOne(res, k, lk, v)
+	}
+}
+
+func (p projection) filter(prefix string, m map[string]any) {
+	for k, v := range m {
+		p.filterOne(m, k, prefix+strings.ToLower(k), v)
+	}
+}
+
+// filterOne decides one attribute (path lk) of m, descending into sub-attributes when only
+// some of them are named.
+func (p projection) filterOne(m map[string]any, k, lk string, v any) {
+	if p.exclude[lk] {
+		delete(m, k)
+		return
+	}
+	if p.explicit && !p.wants(lk) {
+		delete(m, k)
+		return
+	}
+	subs := func(el map[string]any) {
+		for sk := range el {
+			sp := lk + "." + strings.ToLower(sk)
+			if p.exclude[sp] || (p.explicit && !p.include[lk] && !p.include[sp]) {
+				delete(el, sk)
+			}
+		}
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		x = cloneMap(x)
+		subs(x)
+		m[k] = x
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			if em, ok := el.(map[string]any); ok {
+				em = cloneMap(em)
+				subs(em)
+				out[i] = em
+			} else {
+				out[i] = el
+			}
+		}
+		m[k] = out
+	case meta:
+		if p.explicit && !p.include[lk] {
+			sm := map[string]any{}
+			for sk, sv := range map[string]string{"resourcetype": x.ResourceType, "created": x.Created,
+				"lastmodified": x.LastModified, "location": x.Location, "version": x.Version} {
+				if p.include[lk+"."+sk] {
+					sm[metaKey(sk)] = sv
+				}
+			}
+			m[k] = sm
+		}
+	}
+}
+
+func metaKey(lower string) string {
+	switch lower {
+	case "resourcetype":
+		return "resourceType"
+	case "lastmodified":
+		return "lastModified"
+	}
+	return lower
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// writeResource answers with one resource, its ETag and Content-Location.
+func (h *Handler) writeResource(w http.ResponseWriter, status int, rs *resourceSchema, s stored, res map[string]any) {
+	w.Header().Set("ETag", etag(s.version))
+	w.Header().Set("Content-Location", h.location(rs, s.id))
+	writeJSON(w, status, res)
+}

@@ -1,0 +1,261 @@
+package scim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rollcall/rollcall/rbac/secret"
+	"github.com/rollcall/rollcall/storage"
+	"github.com/rollcall/rollcall/storage/sqlite"
+)
+
+// env is a SCIM server on a fresh SQLite store with one tenant and two connections.
+type env struct {
+	t      testing.TB
+	srv    *httptest.Server
+	store  *flakyStore
+	token  string
+	other  string // a token of the tenant's second connection
+	scope  storage.Scope
+	tenant string
+}
+
+// flakyStore is a real store that can be told to fail as an unreachable database would.
+type flakyStore struct {
+	storage.Store
+	down atomic.Bool
+}
+
+func (f *flakyStore) Tx(ctx context.Context, fn func(storage.Tx) error) error {
+	if f.down.Load() {
+		return storage.ErrUnavailable
+	}
+	return f.Store.Tx(ctx, fn)
+}
+
+func (f *flakyStore) User(ctx context.Context, scope storage.Scope, id string) (storage.User, error) {
+	if f.down.Load() {
+		return storage.User{}, storage.ErrUnavailable
+	}
+	return f.Store.User(ctx, scope, id)
+}
+
+func (f *flakyStore) Group(ctx context.Context, scope storage.Scope, id string) (storage.Group, error) {
+	if f.down.Load() {
+		return storage.Group{}, storage.ErrUnavailable
+	}
+	return f.Store.Group(ctx, scope, id)
+}
+
+func (f *flakyStore) Users(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.User], error) {
+	if f.down.Load() {
+		return storage.Page[storage.User]{}, storage.ErrUnavailable
+	}
+	return f.Store.Users(ctx, scope, q)
+}
+
+func (f *flakyStore) Groups(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.Group], error) {
+	if f.down.Load() {
+		return storage.Page[storage.Group]{}, storage.ErrUnavailable
+	}
+	return f.Store.Groups(ctx, scope, q)
+}
+
+var testNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func newEnv(t testing.TB, mod ...func(*Config)) *env {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "scim.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{t: t, store: &flakyStore{Store: st}}
+	tenant := storage.Tenant{ID: storage.NewID(), Name: "acme", CreatedAt: testNow}
+	conns := []storage.Connection{
+		{ID: storage.NewID(), TenantID: tenant.ID, Name: "okta", Kind: storage.KindOkta, CreatedAt: testNow, UpdatedAt: testNow},
+		{ID: storage.NewID(), TenantID: tenant.ID, Name: "entra", Kind: storage.KindEntra, CreatedAt: testNow, UpdatedAt: testNow},
+	}
+	var tokens []string
+	err = st.Tx(t.Context(), func(tx storage.Tx) error {
+		if err := tx.CreateTenant(t.Context(), tenant); err != nil {
+			return err
+		}
+		for _, c := range conns {
+			if err := tx.CreateConnection(t.Context(), c); err != nil {
+				return err
+			}
+			tok := secret.New(secret.SCIMPrefix)
+			tokens = append(tokens, tok)
+			if err := tx.CreateToken(t.Context(), storage.Token{ID: storage.NewID(), TenantID: tenant.ID,
+				ConnectionID: c.ID, Hint: secret.Hint(tok), CreatedAt: testNow}, secret.Hash(tok)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.token, e.other, e.tenant = tokens[0], tokens[1], tenant.ID
+	e.scope = storage.Scope{TenantID: tenant.ID, ConnectionID: conns[0].ID}
+	cfg := Config{Store: e.store, BaseURL: "https://rollcall.example", Now: func() time.Time { return testNow }}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// do sends a request with the env's token; body is JSON-encoded unless it is a string.
+func (e *env) do(method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	return e.doAs(e.token, method, path, body, headers...)
+}
+
+func (e *env) doAs(token, method, path string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+Prefix+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	r := response{status: resp.StatusCode, header: resp.Header}
+	r.raw, _ = io.ReadAll(resp.Body)
+	if len(r.raw) > 0 {
+		if err := json.Unmarshal(r.raw, &r.body); err != nil {
+			e.t.Fatalf("%s %s: %d, body is not a JSON object: %q", method, path, resp.StatusCode, r.raw)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/scim+json" {
+			e.t.Errorf("%s %s: Content-Type %q", method, path, ct)
+		}
+	}
+	return r
+}
+
+// mustCreate creates a resource and returns its id.
+func (e *env) mustCreate(endpoint string, body any) string {
+	e.t.Helper()
+	r := e.do("POST", endpoint, body)
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("POST %s = %d %s", endpoint, r.status, r.raw)
+	}
+	return r.body["id"].(string)
+}
+
+func user(name string, extra ...any) map[string]any {
+	m := map[string]any{"schemas": []string{userURN, enterpriseURN}, "userName": name}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i].(string)] = extra[i+1]
+	}
+	return m
+}
+
+func group(name string, members ...string) map[string]any {
+	m := map[string]any{"schemas": []string{groupURN}, "displayName": name}
+	if len(members) > 0 {
+		list := []map[string]any{}
+		for _, id := range members {
+			list = append(list, map[string]any{"value": id})
+		}
+		m["members"] = list
+	}
+	return m
+}
+
+func patch(ops ...map[string]any) map[string]any {
+	return map[string]any{"schemas": []string{patchOpURN}, "Operations": ops}
+}
+
+func op(name, path string, value any) map[string]any {
+	m := map[string]any{"op": name}
+	if path != "" {
+		m["path"] = path
+	}
+	if value != nil {
+		m["value"] = value
+	}
+	return m
+}
+
+// auditCount counts the tenant's audit events.
+func (e *env) auditCount() int {
+	n := 0
+	_ = e.store.AuditEvents(e.t.Context(), e.tenant, storage.AuditQuery{}, func(storage.AuditEvent) error { n++; return nil })
+	return n
+}
+
+// Ensure a revoked token stops working once the token cache's lifetime has passed, and at
+// once with the cache off.
+func TestTokenCache_Revocation(t *testing.T) {
+	for _, ttl := range []time.Duration{time.Minute, -1} {
+		clock := testNow
+		e := newEnv(t, func(c *Config) {
+			c.TokenCacheTTL = ttl
+			c.Now = func() time.Time { return clock }
+		})
+		if r := e.do("GET", "/Users", nil); r.status != 200 {
+			t.Fatalf("valid token: %d", r.status)
+		}
+		toks, _ := e.store.Tokens(t.Context(), e.tenant, e.scope.ConnectionID)
+		if err := e.store.Tx(t.Context(), func(tx storage.Tx) error {
+			return tx.RevokeToken(t.Context(), e.tenant, toks[0].ID, clock)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r := e.do("GET", "/Users", nil)
+		if ttl < 0 && r.status != 401 {
+			t.Errorf("cache off: revoked token answered %d", r.status)
+		}
+		if ttl > 0 && r.status != 200 {
+			t.Errorf("within the cache's lifetime the token answered %d; the cache is not used", r.status)
+		}
+		clock = clock.Add(ttl + time.Second)
+		if r := e.do("GET", "/Users", nil); r.status != 401 {
+			t.Errorf("ttl %v: after the cache's lifetime the revoked token answered %d", ttl, r.status)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/elimity-com/scim"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// users implements the elimity ResourceHandler for /Users: the library validates POST and PUT
+// bodies against the schema and renders their answers; everything else is Rollcall's.
+type users struct{ h *Handler }
+
+var _ scim.ResourceHandler = users{}
+
+// userDoc turns validated attributes into the stored document and the fields kept in columns.
+func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, externalID string, active *bool, err *Error) {
+	doc = make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		doc[k] = v
+	}
+	externalID, _ = doc["externalId"].(string)
+	delete(doc, "externalId")
+	delete(doc, "id")
+	delete(doc, "meta")
+	delete(doc, "schemas")
+	delete(doc, "groups")
+	userName, _ = doc["userName"].(string)
+	if strings.TrimSpace(userName) == "" {
+		return nil, "", "", nil, badRequest(typeInvalidValue, "userName is required and must not be empty.")
+	}
+	if len(userName) > 512 {
+		return nil, "", "", nil, badRequest(typeInvalidValue, "userName is longer than 512 bytes.")
+	}
+	if a, ok := doc["active"].(bool); ok {
+		active = &a
+	}
+	return doc, userName, externalID, active, nil
+}
+
+func marshalDoc(doc map[string]any) json.RawMessage {
+	b, _ := json.Marshal(doc) // documents are decoded JSON, which always re-encodes
+	return b
+}
+
+func (u users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
+	doc, userName, externalID, active, serr := userDoc(attrs)
+	if serr != nil {
+		return scim.Resource{}, libraryError(r, serr)
+	}
+	now := h.now()
+	// The document always holds active as stored, so later PATCHes compare like with like.
+	doc["active"] = active == nil || *active
+	rec := storage.User{
+		ID: storage.NewID(), TenantID: p.tenantID, ConnectionID: p.connection.ID, Kind: storage.UserHuman,
+		Auth: storage.AuthSSO, UserName: userName, ExternalID: externalID, Active: active == nil || *active,
+		Doc: marshalDoc(doc), Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	rec.Profile, rec.Values, rec.Email = userIndexes(doc)
+	if pw := passwordFrom(ctx); pw != "" {
+		hash, err := h.cfg.HashPassword(pw)
+		if err != nil {
+			return scim.Resource{}, libraryError(r, err)
+		}
+		rec.PasswordHash = hash
+	}
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateUser(ctx, rec); err != nil {
+			return err
+		}
+		return h.audit(ctx, tx, r, "scim.user.create", "user", rec.ID, nil, redactedDoc(rec), nil)
+	})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(userStored(rec), h.userAttrs(rec, nil, false)), nil
+}
+
+// Replace is PUT: the new document replaces the old one entirely (nothing is merged), except
+// that active keeps its value when the body leaves it out.
+func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
+	doc, userName, externalID, active, serr := userDoc(attrs)
+	if serr != nil {
+		return scim.Resource{}, libraryError(r, serr)
+	}
+	var rec storage.User
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		old, err := tx.LockUser(ctx, p.scope(), id)
+		if err != nil {
+			return notFoundAs(err, usersSchema, id)
+		}
+		if e := checkIfMatch(r, old.Version); e != nil {
+			return e
+		}
+		rec = old
+		if active != nil {
+			rec.Active = *active
+		}
+		doc["active"] = rec.Active
+		rec.UserName, rec.ExternalID, rec.Doc = userName, externalID, marshalDoc(doc)
+		rec.Profile, rec.Values, rec.Email = userIndexes(doc)
+		rec.Version, rec.UpdatedAt = old.Version+1, h.now()
+		if err := tx.UpdateUser(ctx, rec); err != nil {
+			return err
+		}
+		return h.audit(ctx, tx, r, "scim.user.replace", "user", id, redactedDoc(old), redactedDoc(rec), nil)
+	})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	groups, err := h.groupsOf(ctx, p, rec.ID)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(userStored(rec), h.userAttrs(rec, groups, true)), nil
+}
+
+func (u users) Delete(r *http.Request, id string) error {
+	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
+	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		old, err := tx.LockUser(ctx, p.scope(), id)
+		if err != nil {
+			return notFoundAs(err, usersSchema, id)
+		}
+		if e := checkIfMatch(r, old.Version); e != nil {
+			return e
+		}
+		if err := tx.DeleteUser(ctx, p.scope(), id); err != nil {
+			return err
+		}
+		return h.audit(ctx, tx, r, "scim.user.delete", "user", id, redactedDoc(old), nil, nil)
+	})
+	if err != nil {
+		return libraryError(r, err)
+	}
+	return nil
+}
+
+// Get and GetAll serve the library's own GET routes; Rollcall routes GETs to getUser and
+// list first, and these reuse them.
+func (u users) Get(r *http.Request, id string) (scim.Resource, error) {
+	rec, groups, err := u.h.loadUser(r, id, projection{})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(userStored(rec), u.h.userAttrs(rec, groups, true)), nil
+}
+
+func (u users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
+	return u.h.libraryList(r, usersSchema, params)
+}
+
+func (u users) Patch(r *http.Request, id string, _ []scim.PatchOperation) (scim.Resource, error) {
+	// PATCH never reaches the library: Rollcall parses and applies it itself (patch.go).
+	return scim.Resource{}, libraryError(r, errorf(http.StatusNotImplemented, "", "PATCH is served by Rollcall's own route."))
+}
+
+func userStored(u storage.User) stored {
+	return stored{id: u.ID, externalID: u.ExternalID, created: u.CreatedAt, updated: u.UpdatedAt, version: u.Version}
+}
+
+// userAttrs is the SCIM representation of a user's attributes: its document, with active as
+// stored and, when asked, its groups.
+func (h *Handler) userAttrs(u storage.User, groups []storage.GroupRef, withGroups bool) map[string]any {
+	var doc map[string]any
+	if err := json.Unmarshal(u.Doc, &doc); err != nil || doc == nil {
+		doc = map[string]any{}
+	}
+	doc["userName"] = u.UserName
+	doc["active"] = u.Active
+	if withGroups && len(groups) > 0 {
+		list := make([]any, len(groups))
+		for i, g := range groups {
+			list[i] = map[string]any{"value": g.ID, "display": g.DisplayName, "$ref": h.location(groupsSchema, g.ID), "type": "direct"}
+		}
+		doc["groups"] = list
+	}
+	return doc
+}
+
+func (h *Handler) groupsOf(ctx context.Context, p principal, userID string) ([]storage.GroupRef, error) {
+	m, err := h.store.GroupsOfUsers(ctx, p.scope(), []string{userID})
+	return m[userID], err
+}
+
+// loadUser reads a user of the caller's connection, and its groups when the projection
+// returns them.
+func (h *Handler) loadUser(r *http.Request, id string, proj projection) (storage.User, []storage.GroupRef, error) {
+	ctx, p := r.Context(), principalFrom(r.Context())
+	rec, err := h.store.User(ctx, p.scope(), id)
+	if err != nil {
+		return rec, nil, notFoundAs(err, usersSchema, id)
+	}
+	if !proj.wants("groups") {
+		return rec, nil, nil
+	}
+	groups, err := h.groupsOf(ctx, p, id)
+	return rec, groups, err
+}
+
+// handleGetUser is GET /Users/{id}, with attributes/excludedAttributes and If-None-Match.
+func (h *Handler) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	id := pathID(r)
+	proj, perr := parseProjection(usersSchema, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	rec, groups, err := h.loadUser(r, id, proj)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if notModified(w, r, rec.Version) {
+		return
+	}
+	s := userStored(rec)
+	h.writeResource(w, http.StatusOK, usersSchema, s, h.render(usersSchema, s, h.userAttrs(rec, groups, true), proj))
+}
+
+// notModified answers 304 when If-None-Match names the current version.
+func notModified(w http.ResponseWriter, r *http.Request, version int64) bool {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" || !matchesETag(inm, version) {
+		return false
+	}
+	w.Header().Set("ETag", etag(version))
+	w.WriteHeader(http.StatusNotModified)
+	return true
+}
+
+// redactedDoc is what the audit log keeps of a user: its document and key fields, never a
+// password hash.
+func redactedDoc(u storage.User) map[string]any {
+	return map[string]any{"userName": u.UserName, "externalId": u.ExternalID, "active": u.Active, "attributes": u.Doc}
+}
+
+// notFoundAs gives a not-found error the resource's own wording.
+func notFoundAs(err error, rs *resourceSchema, id string) error {
+	if asError(err).Status == http.StatusNotFound {
+		return notFound(rs, id)
+	}
+	return err
+}
+
+type passwordKey struct{}
+
+func passwordFrom(ctx context.Context) string {
+	s, _ := ctx.Value(passwordKey{}).(string)
+	return s
+}

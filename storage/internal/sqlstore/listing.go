@@ -1,0 +1,424 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+type kind int
+
+const (
+	kString kind = iota
+	kBool
+	kTime
+)
+
+// column is how a storage.Field is stored: the SQL expression, the expression holding its
+// folded (lower-cased) copy when there is an indexed one, and its type.
+type column struct {
+	expr     string
+	foldExpr string
+	kind     kind
+}
+
+// setDef is how Any ranges over a multi-valued attribute: the FROM … WHERE that yields its
+// elements (alias e) correlated with the outer row, and the fields of an element.
+type setDef struct {
+	from   string
+	fields map[storage.Field]column
+}
+
+func str(expr string) column { return column{expr: expr} }
+
+// idColumn is a column of ids Rollcall made. They are lower-case already, so a comparison
+// that ignores case compares the lower-cased value with the column itself, which keeps
+// the primary key usable (SCIM's members.value is not caseExact).
+func idColumn(expr string) column { return column{expr: expr, foldExpr: expr} }
+
+var userFields = map[storage.Field]column{
+	storage.FieldID:                str("u.id"),
+	storage.FieldExternalID:        str("u.external_id"),
+	storage.FieldCreated:           {expr: "u.created_at", kind: kTime},
+	storage.FieldModified:          {expr: "u.updated_at", kind: kTime},
+	storage.FieldUserName:          {expr: "u.user_name", foldExpr: "u.user_name_fold"},
+	storage.FieldActive:            {expr: "u.active", kind: kBool},
+	storage.FieldDisplayName:       str("u.display_name"),
+	storage.FieldNickName:          str("u.nick_name"),
+	storage.FieldProfileURL:        str("u.profile_url"),
+	storage.FieldTitle:             str("u.title"),
+	storage.FieldUserType:          str("u.user_type"),
+	storage.FieldPreferredLanguage: str("u.preferred_language"),
+	storage.FieldLocale:            str("u.locale"),
+	storage.FieldTimezone:          str("u.timezone"),
+	storage.FieldNameFormatted:     str("u.name_formatted"),
+	storage.FieldFamilyName:        str("u.family_name"),
+	storage.FieldGivenName:         str("u.given_name"),
+	storage.FieldMiddleName:        str("u.middle_name"),
+	storage.FieldHonorificPrefix:   str("u.honorific_prefix"),
+	storage.FieldHonorificSuffix:   str("u.honorific_suffix"),
+	storage.FieldEmployeeNumber:    str("u.employee_number"),
+	storage.FieldCostCenter:        str("u.cost_center"),
+	storage.FieldOrganization:      str("u.organization"),
+	storage.FieldDivision:          str("u.division"),
+	storage.FieldDepartment:        str("u.department"),
+	storage.FieldManagerID:         str("u.manager_id"),
+	storage.FieldKind:              str("u.kind"),
+	storage.FieldAuth:              str("u.auth"),
+	storage.FieldConnection:        str("u.connection_id"),
+	storage.FieldOrgGroup:          str("u.org_group"),
+}
+
+var valueFields = map[storage.Field]column{
+	storage.ElemValue:         {expr: "e.value", foldExpr: "e.value_fold"},
+	storage.ElemDisplay:       str("e.display"),
+	storage.ElemType:          str("e.type"),
+	storage.ElemPrimary:       {expr: "e.is_primary", kind: kBool},
+	storage.ElemFormatted:     str("e.formatted"),
+	storage.ElemStreetAddress: str("e.street_address"),
+	storage.ElemLocality:      str("e.locality"),
+	storage.ElemRegion:        str("e.region"),
+	storage.ElemPostalCode:    str("e.postal_code"),
+	storage.ElemCountry:       str("e.country"),
+}
+
+var userSets = func() map[storage.Set]setDef {
+	m := map[storage.Set]setDef{
+		storage.SetGroups: {
+			from: "group_members e JOIN groups eg ON eg.id = e.group_id WHERE e.member_id = u.id",
+			fields: map[storage.Field]column{
+				storage.ElemValue:   idColumn("e.group_id"),
+				storage.ElemDisplay: {expr: "eg.display_name", foldExpr: "eg.display_name_fold"},
+			},
+		},
+	}
+	for _, s := range storage.ValueSets {
+		// s is one of a fixed list of identifiers, never client input.
+		m[s] = setDef{from: "user_values e WHERE e.user_id = u.id AND e.attr = '" + string(s) + "'", fields: valueFields}
+	}
+	return m
+}()
+
+var groupFields = map[storage.Field]column{
+	storage.FieldID:          str("g.id"),
+	storage.FieldExternalID:  str("g.external_id"),
+	storage.FieldCreated:     {expr: "g.created_at", kind: kTime},
+	storage.FieldModified:    {expr: "g.updated_at", kind: kTime},
+	storage.FieldDisplayName: {expr: "g.display_name", foldExpr: "g.display_name_fold"},
+	storage.FieldSCIM:        {expr: "g.scim", kind: kBool},
+	storage.FieldSeenAtLogin: {expr: "g.seen_at_login", kind: kBool},
+	storage.FieldMapped:      {expr: "EXISTS (SELECT 1 FROM role_mappings rm WHERE rm.group_id = g.id)", kind: kBool},
+}
+
+// memberFields are the fields of a group member (alias e, a group_members row).
+var memberFields = map[storage.Field]column{
+	storage.ElemValue: idColumn("e.member_id"),
+	storage.ElemType:  str("e.member_type"),
+	storage.ElemDisplay: str(`COALESCE((SELECT COALESCE(mu.display_name, mu.user_name) FROM users mu WHERE mu.id = e.member_id),
+		(SELECT mg.display_name FROM groups mg WHERE mg.id = e.member_id))`),
+}
+
+var groupSets = map[storage.Set]setDef{
+	storage.SetMembers: {from: "group_members e WHERE e.group_id = g.id", fields: memberFields},
+}
+
+// listing builds the queries of one Users or Groups call.
+type listing struct {
+	r      reader
+	table  string
+	alias  string
+	fields map[storage.Field]column
+	sets   map[storage.Set]setDef
+	scope  storage.Scope
+	q      storage.Query
+}
+
+func (l *listing) from(b *builder) error {
+	b.w(" FROM ", l.table, " ", l.alias, " WHERE 1 = 1")
+	scopeWhere(b, l.alias, l.scope)
+	if l.q.Filter != nil {
+		b.w(" AND ")
+		if err := l.r.where(b, l.q.Filter, l.fields, l.sets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *listing) count(ctx context.Context) (int, error) {
+	var b builder
+	b.w("SELECT count(*)")
+	if err := l.from(&b); err != nil {
+		return 0, err
+	}
+	var n int
+	err := l.r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&n)
+	return n, l.r.fail("count "+l.table, err)
+}
+
+// query runs the page query. When sorting by a field, each row carries the sort key as one
+// more column (returned as sortCol non-nil) so the page's end position can be recorded.
+func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column, error) {
+	var b builder
+	b.w("SELECT ", columns)
+	var sortCol *column
+	sortExpr := ""
+	if l.q.SortBy != "" {
+		c, ok := l.fields[l.q.SortBy]
+		if !ok {
+			return nil, nil, fmt.Errorf("sqlstore: cannot sort %s by %q", l.table, l.q.SortBy)
+		}
+		sortCol = &c
+		sortExpr = c.expr
+		if l.q.SortFold && c.kind == kString {
+			sortExpr = foldOf(c)
+		}
+		if c.kind == kString {
+			sortExpr += l.r.d.Collate
+		}
+		b.w(", ", sortExpr)
+	}
+	if err := l.from(&b); err != nil {
+		return nil, nil, err
+	}
+	seq := l.alias + ".seq"
+	desc := l.q.Descending
+	if a := l.q.After; a != nil {
+		b.w(" AND ")
+		cmp, seqCmp := ">", ">"
+		if desc {
+			cmp, seqCmp = "<", "<"
+		}
+		switch {
+		case sortCol == nil:
+			b.w(seq, " ", seqCmp, " ", b.arg(a.Seq))
+		case a.Null:
+			// Absent values sort last in both directions, so only absent ones can follow.
+			b.w("(", sortExpr, " IS NULL AND ", seq, " ", seqCmp, " ", b.arg(a.Seq), ")")
+		default:
+			var v any = a.String
+			if sortCol.kind != kString {
+				v = a.Int
+			}
+			p := b.arg(v)
+			b.w("(", sortExpr, " IS NULL OR ", sortExpr, " ", cmp, " ", p, " OR (", sortExpr, " = ", p,
+				" AND ", seq, " ", seqCmp, " ", b.arg(a.Seq), "))")
+		}
+	}
+	dir := ""
+	if desc {
+		dir = " DESC"
+	}
+	b.w(" ORDER BY ")
+	if sortCol != nil {
+		b.w("(", sortExpr, " IS NULL), ", sortExpr, dir, ", ")
+	}
+	b.w(seq, dir, " LIMIT ", b.arg(l.q.Limit))
+	if l.q.After == nil && l.q.Offset > 0 {
+		b.w(" OFFSET ", b.arg(l.q.Offset))
+	}
+	rows, err := l.r.q.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, nil, l.r.fail("list "+l.table, err)
+	}
+	return rows, sortCol, nil
+}
+
+// page runs a listing: the page of rows (each scanned into the targets newScan gives, then
+// turned into an item by the function it returns), and the count when asked. A page that is
+// not full tells the count itself, so a lookup by userName (the commonest IdP request) costs
+// one query, not two.
+func page[T any](ctx context.Context, l *listing, columns string, newScan func() ([]any, func() (T, int64))) (storage.Page[T], error) {
+	p := storage.Page[T]{Total: -1}
+	q := l.q
+	if q.Limit > 0 {
+		rows, sortCol, err := l.query(ctx, columns)
+		if err != nil {
+			return p, err
+		}
+		defer rows.Close()
+		var sortVal any
+		var lastSeq int64
+		for rows.Next() {
+			dest, done := newScan()
+			if sortCol != nil {
+				dest = append(dest, &sortVal)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return p, l.r.fail("list "+l.table, err)
+			}
+			item, seq := done()
+			p.Items = append(p.Items, item)
+			lastSeq = seq
+		}
+		if err := rows.Err(); err != nil {
+			return p, l.r.fail("list "+l.table, err)
+		}
+		rows.Close()
+		if len(p.Items) == q.Limit {
+			p.Next = position(lastSeq, sortCol, sortVal)
+		}
+	}
+	if q.Count {
+		if q.After == nil && q.Limit > 0 && len(p.Items) < q.Limit && (len(p.Items) > 0 || q.Offset == 0) {
+			p.Total = q.Offset + len(p.Items)
+		} else {
+			n, err := l.count(ctx)
+			if err != nil {
+				return p, err
+			}
+			p.Total = n
+		}
+	}
+	return p, nil
+}
+
+// position records where a page ended, for the next keyset page.
+func position(seq int64, sortCol *column, v any) *storage.Position {
+	p := &storage.Position{Seq: seq}
+	if sortCol == nil {
+		return p
+	}
+	switch v := v.(type) {
+	case nil:
+		p.Null = true
+	case string:
+		p.String = v
+	case []byte:
+		p.String = string(v)
+	case int64:
+		p.Int = v
+	case bool:
+		if v {
+			p.Int = 1
+		}
+	}
+	return p
+}
+
+func foldOf(c column) string {
+	if c.foldExpr != "" {
+		return c.foldExpr
+	}
+	return "fold(" + c.expr + ")"
+}
+
+// where appends the SQL of f. Every generated condition is two-valued (never NULL), so NOT
+// means what the SCIM filter means: comparisons with an absent value are false, except ne.
+func (r reader) where(b *builder, f storage.Filter, fields map[storage.Field]column, sets map[storage.Set]setDef) error {
+	switch f := f.(type) {
+	case storage.Const:
+		if f {
+			b.w("(1 = 1)")
+		} else {
+			b.w("(1 = 0)")
+		}
+		return nil
+	case storage.And:
+		return r.binary(b, "AND", f.Left, f.Right, fields, sets)
+	case storage.Or:
+		return r.binary(b, "OR", f.Left, f.Right, fields, sets)
+	case storage.Not:
+		b.w("(NOT ")
+		if err := r.where(b, f.Filter, fields, sets); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
+	case storage.Any:
+		s, ok := sets[f.Set]
+		if !ok {
+			return fmt.Errorf("sqlstore: no set %q here", f.Set)
+		}
+		b.w("EXISTS (SELECT 1 FROM ", s.from)
+		if f.Where != nil {
+			b.w(" AND ")
+			if err := r.where(b, f.Where, s.fields, nil); err != nil {
+				return err
+			}
+		}
+		b.w(")")
+		return nil
+	case storage.Compare:
+		c, ok := fields[f.Field]
+		if !ok {
+			return fmt.Errorf("sqlstore: no field %q here", f.Field)
+		}
+		r.compare(b, c, f)
+		return nil
+	}
+	return fmt.Errorf("sqlstore: unknown filter node %T", f)
+}
+
+func (r reader) binary(b *builder, op string, left, right storage.Filter, fields map[storage.Field]column, sets map[storage.Set]setDef) error {
+	b.w("(")
+	if err := r.where(b, left, fields, sets); err != nil {
+		return err
+	}
+	b.w(" ", op, " ")
+	if err := r.where(b, right, fields, sets); err != nil {
+		return err
+	}
+	b.w(")")
+	return nil
+}
+
+func (r reader) compare(b *builder, c column, f storage.Compare) {
+	if f.Op == storage.OpPresent {
+		b.w("(", c.expr, " IS NOT NULL)")
+		return
+	}
+	expr := c.expr
+	var v any
+	switch c.kind {
+	case kString:
+		s, ok := f.Value.(string)
+		if !ok {
+			b.w("(1 = 0)")
+			return
+		}
+		if f.Fold {
+			expr, s = foldOf(c), fold(s)
+		}
+		v = s
+	case kBool:
+		x, ok := f.Value.(bool)
+		if !ok || (f.Op != storage.OpEq && f.Op != storage.OpNe) {
+			b.w("(1 = 0)")
+			return
+		}
+		v = x
+	case kTime:
+		t, ok := f.Value.(time.Time)
+		if !ok || f.Op == storage.OpCo || f.Op == storage.OpSw || f.Op == storage.OpEw {
+			b.w("(1 = 0)")
+			return
+		}
+		v = micros(t)
+	}
+	p := b.arg(v)
+	collate := ""
+	if c.kind == kString {
+		collate = r.d.Collate
+	}
+	switch f.Op {
+	case storage.OpEq:
+		b.w("(", expr, " IS NOT NULL AND ", expr, " = ", p, ")")
+	case storage.OpNe:
+		b.w("(", expr, " IS NULL OR ", expr, " <> ", p, ")")
+	case storage.OpCo:
+		b.w("(", expr, " IS NOT NULL AND ", r.d.Contains(expr, p), ")")
+	case storage.OpSw:
+		b.w("(", expr, " IS NOT NULL AND ", r.d.HasPrefix(expr, p), ")")
+	case storage.OpEw:
+		b.w("(", expr, " IS NOT NULL AND ", r.d.HasSuffix(expr, p), ")")
+	case storage.OpGt, storage.OpGe, storage.OpLt, storage.OpLe:
+		op := map[storage.Op]string{storage.OpGt: ">", storage.OpGe: ">=", storage.OpLt: "<", storage.OpLe: "<="}[f.Op]
+		b.w("(", expr, " IS NOT NULL AND ", expr, collate, " ", op, " ", p, ")")
+	default:
+		b.w("(1 = 0)")
+	}
+}

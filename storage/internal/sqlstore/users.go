@@ -1,0 +1,240 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// userColumns lists the users columns in the order userScan and userArgs use.
+const userColumns = `u.seq, u.id, u.tenant_id, u.connection_id, u.kind, u.auth, u.user_name, u.external_id, u.active,
+	u.email, u.org_group, u.password_hash, u.oidc_issuer, u.oidc_subject,
+	u.display_name, u.nick_name, u.profile_url, u.title, u.user_type, u.preferred_language, u.locale, u.timezone,
+	u.name_formatted, u.family_name, u.given_name, u.middle_name, u.honorific_prefix, u.honorific_suffix,
+	u.employee_number, u.cost_center, u.organization, u.division, u.department, u.manager_id,
+	u.scim_doc, u.version, u.created_at, u.updated_at`
+
+type userScan struct {
+	u                                           storage.User
+	connection, kind, auth, externalID, email   text
+	orgGroup, passwordHash, oidcIssuer, oidcSub text
+	p                                           [20]text
+	doc                                         string
+	created, updated                            int64
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	d := []any{&u.Seq, &u.ID, &u.TenantID, &s.connection, &s.kind, &s.auth, &u.UserName, &s.externalID, &u.Active,
+		&s.email, &s.orgGroup, &s.passwordHash, &s.oidcIssuer, &s.oidcSub}
+	for i := range s.p {
+		d = append(d, &s.p[i])
+	}
+	return append(d, &s.doc, &u.Version, &s.created, &s.updated)
+}
+
+func (s *userScan) user() storage.User {
+	u := s.u
+	u.ConnectionID = string(s.connection)
+	u.Kind, u.Auth = storage.UserKind(s.kind), storage.AuthMethod(s.auth)
+	u.ExternalID, u.Email, u.OrgGroup = string(s.externalID), string(s.email), string(s.orgGroup)
+	u.PasswordHash, u.OIDCIssuer, u.OIDCSubject = string(s.passwordHash), string(s.oidcIssuer), string(s.oidcSub)
+	p := &u.Profile
+	for i, f := range profileFields(p) {
+		*f = string(s.p[i])
+	}
+	u.Doc = json.RawMessage(s.doc)
+	u.CreatedAt, u.UpdatedAt = fromMicros(s.created), fromMicros(s.updated)
+	return u
+}
+
+// profileFields lists the Profile fields in column order (display_name … manager_id).
+func profileFields(p *storage.Profile) [20]*string {
+	return [20]*string{&p.DisplayName, &p.NickName, &p.ProfileURL, &p.Title, &p.UserType, &p.PreferredLanguage,
+		&p.Locale, &p.Timezone, &p.NameFormatted, &p.FamilyName, &p.GivenName, &p.MiddleName, &p.HonorificPrefix,
+		&p.HonorificSuffix, &p.EmployeeNumber, &p.CostCenter, &p.Organization, &p.Division, &p.Department, &p.ManagerID}
+}
+
+func docText(doc json.RawMessage) string {
+	if len(doc) == 0 {
+		return "{}"
+	}
+	return string(doc)
+}
+
+// userArgs returns the bind arguments of every writable users column, from connection_id on,
+// in the order of userWritable.
+func userArgs(u *storage.User) []any {
+	args := []any{null(u.ConnectionID), string(u.Kind), string(u.Auth), u.UserName, fold(u.UserName),
+		null(u.ExternalID), u.Active, null(u.Email), null(u.OrgGroup), null(u.PasswordHash), null(u.OIDCIssuer),
+		null(u.OIDCSubject)}
+	for _, f := range profileFields(&u.Profile) {
+		args = append(args, null(*f))
+	}
+	return append(args, docText(u.Doc), u.Version, micros(u.CreatedAt), micros(u.UpdatedAt))
+}
+
+var userWritable = []string{"connection_id", "kind", "auth", "user_name", "user_name_fold", "external_id", "active",
+	"email", "org_group", "password_hash", "oidc_issuer", "oidc_subject",
+	"display_name", "nick_name", "profile_url", "title", "user_type", "preferred_language", "locale", "timezone",
+	"name_formatted", "family_name", "given_name", "middle_name", "honorific_prefix", "honorific_suffix",
+	"employee_number", "cost_center", "organization", "division", "department", "manager_id",
+	"scim_doc", "version", "created_at", "updated_at"}
+
+func (t *txn) CreateUser(ctx context.Context, u storage.User) error {
+	var b builder
+	b.w("INSERT INTO users (id, tenant_id")
+	for _, c := range userWritable {
+		b.w(", ", c)
+	}
+	b.w(") VALUES (", b.arg(u.ID), ", ", b.arg(u.TenantID))
+	for _, a := range userArgs(&u) {
+		b.w(", ", b.arg(a))
+	}
+	b.w(")")
+	if _, err := t.q.ExecContext(ctx, b.String(), b.args...); err != nil {
+		return t.fail("create user", err)
+	}
+	return t.insertValues(ctx, &u)
+}
+
+func (t *txn) UpdateUser(ctx context.Context, u storage.User) error {
+	var b builder
+	b.w("UPDATE users SET ")
+	for i, a := range userArgs(&u) {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.w(userWritable[i], " = ", b.arg(a))
+	}
+	b.w(" WHERE tenant_id = ", b.arg(u.TenantID), " AND id = ", b.arg(u.ID))
+	res, err := t.q.ExecContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return t.fail("update user", err)
+	}
+	if err := t.mustAffect(res); err != nil {
+		return err
+	}
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM user_values WHERE user_id = $1`, u.ID); err != nil {
+		return t.fail("update user values", err)
+	}
+	if !u.Active {
+		// Deactivation signs the user out everywhere, in the same transaction.
+		if _, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
+			return t.fail("end sessions", err)
+		}
+	}
+	return t.insertValues(ctx, &u)
+}
+
+func (t *txn) insertValues(ctx context.Context, u *storage.User) error {
+	if len(u.Values) == 0 {
+		return nil
+	}
+	var b builder
+	b.w(`INSERT INTO user_values (user_id, tenant_id, attr, pos, value, value_fold, display, type, is_primary,
+		formatted, street_address, locality, region, postal_code, country) VALUES `)
+	pos := map[string]int{}
+	for i, v := range u.Values {
+		if i > 0 {
+			b.w(", ")
+		}
+		p := pos[v.Attr]
+		pos[v.Attr] = p + 1
+		b.w("(", b.arg(u.ID), ", ", b.arg(u.TenantID), ", ", b.arg(v.Attr), ", ", b.arg(p), ", ",
+			b.arg(null(v.Value)), ", ", b.arg(null(fold(v.Value))), ", ", b.arg(null(v.Display)), ", ",
+			b.arg(null(v.Type)), ", ", b.arg(boolOrNil(v.Primary)), ", ", b.arg(null(v.Formatted)), ", ",
+			b.arg(null(v.StreetAddress)), ", ", b.arg(null(v.Locality)), ", ", b.arg(null(v.Region)), ", ",
+			b.arg(null(v.PostalCode)), ", ", b.arg(null(v.Country)), ")")
+	}
+	_, err := t.q.ExecContext(ctx, b.String(), b.args...)
+	return t.fail("insert user values", err)
+}
+
+func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string) error {
+	var b builder
+	b.w("DELETE FROM users WHERE id = ", b.arg(id))
+	scopeWhere(&b, "users", scope)
+	res, err := t.q.ExecContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return t.fail("delete user", err)
+	}
+	if err := t.mustAffect(res); err != nil {
+		return err
+	}
+	// Memberships name members without a foreign key (a member is a user or a group).
+	_, err = t.q.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1`, id)
+	return t.fail("delete user memberships", err)
+}
+
+// scopeWhere appends the scope's conditions on the table (or alias) named.
+func scopeWhere(b *builder, table string, scope storage.Scope) {
+	b.w(" AND ", table, ".tenant_id = ", b.arg(scope.TenantID))
+	if scope.ConnectionID != "" {
+		b.w(" AND ", table, ".connection_id = ", b.arg(scope.ConnectionID))
+	}
+}
+
+func (r reader) User(ctx context.Context, scope storage.Scope, id string) (storage.User, error) {
+	return r.user(ctx, scope, id, false)
+}
+
+func (t *txn) LockUser(ctx context.Context, scope storage.Scope, id string) (storage.User, error) {
+	return t.user(ctx, scope, id, true)
+}
+
+func (r reader) user(ctx context.Context, scope storage.Scope, id string, lock bool) (storage.User, error) {
+	var b builder
+	b.w("SELECT ", userColumns, " FROM users u WHERE u.id = ", b.arg(id))
+	scopeWhere(&b, "u", scope)
+	if lock && r.lock {
+		b.w(r.d.ForUpdate)
+	}
+	var s userScan
+	if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(s.dest()...); err != nil {
+		return storage.User{}, r.fail("user", err)
+	}
+	u := s.user()
+	vals, err := r.userValues(ctx, u.ID)
+	u.Values = vals
+	return u, err
+}
+
+func (r reader) userValues(ctx context.Context, userID string) ([]storage.Value, error) {
+	const q = `SELECT attr, value, display, type, is_primary, formatted, street_address, locality, region,
+		postal_code, country FROM user_values WHERE user_id = $1 ORDER BY attr, pos`
+	rows, err := r.q.QueryContext(ctx, q, userID)
+	if err != nil {
+		return nil, r.fail("user values", err)
+	}
+	defer rows.Close()
+	var out []storage.Value
+	for rows.Next() {
+		var v storage.Value
+		var f [9]text
+		var primary sql.NullBool
+		if err := rows.Scan(&v.Attr, &f[0], &f[1], &f[2], &primary, &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
+			return nil, r.fail("user values", err)
+		}
+		if primary.Valid {
+			v.Primary = &primary.Bool
+		}
+		v.Value, v.Display, v.Type = string(f[0]), string(f[1]), string(f[2])
+		v.Formatted, v.StreetAddress, v.Locality = string(f[3]), string(f[4]), string(f[5])
+		v.Region, v.PostalCode, v.Country = string(f[6]), string(f[7]), string(f[8])
+		out = append(out, v)
+	}
+	return out, r.fail("user values", rows.Err())
+}
+
+// Users implements storage.Reader. Listed users carry Profile but not Values (Values are
+// indexes of Doc, which is what callers render).
+func (r reader) Users(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.User], error) {
+	l := listing{r: r, table: "users", alias: "u", fields: userFields, sets: userSets, scope: scope, q: q}
+	return page(ctx, &l, userColumns, func() ([]any, func() (storage.User, int64)) {
+		var s userScan
+		return s.dest(), func() (storage.User, int64) { u := s.user(); return u, u.Seq }
+	})
+}

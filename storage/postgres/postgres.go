@@ -1,0 +1,143 @@
+// Package postgres is Rollcall's production storage backend: PostgreSQL through a pgx/v5
+// connection pool. Any number of stateless Rollcall replicas can share one database.
+package postgres
+
+import (
+	"context"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/rollcall/rollcall/storage"
+	"github.com/rollcall/rollcall/storage/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL backend.
+type Store struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+}
+
+var _ storage.Store = (*Store)(nil)
+
+var dialect = &sqlstore.Dialect{
+	Name:      "postgres",
+	InList:    func(expr, param string) string { return expr + " = ANY(" + param + "::text[])" },
+	ListArg:   func(list []string) any { return list },
+	ForUpdate: " FOR UPDATE",
+	ForShare:  " FOR SHARE",
+	// Compare and sort by code point, as Go does, whatever the database's locale.
+	Collate:   ` COLLATE "C"`,
+	Contains:  func(col, arg string) string { return "strpos(" + col + ", " + arg + ") > 0" },
+	HasPrefix: func(col, arg string) string { return "starts_with(" + col + ", " + arg + ")" },
+	HasSuffix: func(col, arg string) string { return "right(" + col + ", length(" + arg + ")) = " + arg },
+	NewIDExpr: "gen_random_uuid()::text",
+	Classify:  classify,
+	Retryable: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	},
+	// Replicas starting together take turns; the key is arbitrary but fixed.
+	MigrationLock: `SELECT pg_advisory_xact_lock(7382110542)`,
+}
+
+// Options tune the pool. Zero values take defaults.
+type Options struct {
+	// MaxConns bounds the pool (default 16). IdPs push with several concurrent requests,
+	// and most of a request's time in the database is waiting for its commit to be written:
+	// a pool of pgxpool's default (the number of CPUs) queues them for no gain.
+	MaxConns int32
+	// ConnectTimeout bounds each attempt to reach the server, so that a database that has
+	// gone away fails requests fast (as 503) instead of holding them.
+	ConnectTimeout time.Duration
+}
+
+// Open connects to the database at url (a postgres:// URL or key=value DSN) and applies
+// pending migrations.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	switch {
+	case opt.MaxConns > 0:
+		cfg.MaxConns = opt.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = 16
+	}
+	if opt.ConnectTimeout == 0 {
+		opt.ConnectTimeout = 3 * time.Second
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > opt.ConnectTimeout {
+		cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	if _, err := sqlstore.Migrate(ctx, db, dialect, sub); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &Store{Store: sqlstore.New(db, dialect), pool: pool}, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	err := s.Store.Close()
+	s.pool.Close()
+	return err
+}
+
+// Pool returns the pgx pool, for bulk loads that need PostgreSQL's COPY.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// classify turns pgx errors into storage errors: unique violations by constraint, and every
+// way of not reaching the server (refused, reset, shutting down, too many clients) as
+// ErrUnavailable.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return &storage.ConflictError{Constraint: sqlstore.ConstraintOf(pe.TableName + " " + pe.ConstraintName)}
+		case pe.Code == "23503":
+			return storage.ErrInUse
+		case pe.Code[:2] == "08", pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
+			pe.Code == "53300", pe.Code == "57014":
+			return storage.ErrUnavailable
+		}
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return storage.ErrUnavailable
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return storage.ErrUnavailable
+	}
+	return nil
+}

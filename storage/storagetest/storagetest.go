@@ -1,0 +1,820 @@
+// Package storagetest is the conformance suite every storage backend passes: the same
+// named cases, run against SQLite and PostgreSQL, prove the backends behave alike.
+package storagetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Run runs every case against a fresh store from newStore, which must return an empty,
+// migrated store; Run closes it when the case ends.
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s storage.Store)
+	}{
+		{"TenantsAndConnections", testTenantsAndConnections},
+		{"Tokens", testTokens},
+		{"UserCRUD", testUserCRUD},
+		{"UserNameUniqueIgnoringCase", testUserNameUnique},
+		{"ScopeIsolation", testScopeIsolation},
+		{"Filters", testFilters},
+		{"IndexPaging", testIndexPaging},
+		{"KeysetPaging", testKeysetPaging},
+		{"SortedKeysetPaging", testSortedKeysetPaging},
+		{"GroupNameUniquePerConnection", testGroupNameUnique},
+		{"Members", testMembers},
+		{"DeleteCascades", testDeleteCascades},
+		{"TxRollsBack", testTxRollsBack},
+		{"Audit", testAudit},
+		{"PermissionSetsAndRoles", testPermissionSetsAndRoles},
+		{"Mappings", testMappings},
+		{"SyncRoles", testSyncRoles},
+		{"Sessions", testSessions},
+		{"ConcurrentCreatesOneWins", testConcurrentCreates},
+		{"ConcurrentMemberAddsLoseNothing", testConcurrentMemberAdds},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			c.fn(t, s)
+		})
+	}
+}
+
+var now = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+type fixture struct {
+	tenant storage.Tenant
+	conn   storage.Connection
+	scope  storage.Scope
+}
+
+func mustTx(t *testing.T, s storage.Store, fn func(tx storage.Tx) error) {
+	t.Helper()
+	if err := s.Tx(t.Context(), fn); err != nil {
+		t.Fatalf("tx: %v", err)
+	}
+}
+
+func setup(t *testing.T, s storage.Store, tenantName string) fixture {
+	t.Helper()
+	f := fixture{
+		tenant: storage.Tenant{ID: storage.NewID(), Name: tenantName, CreatedAt: now},
+	}
+	f.conn = storage.Connection{ID: storage.NewID(), TenantID: f.tenant.ID, Name: "okta", Kind: storage.KindOkta,
+		OIDC: storage.OIDCSettings{GroupsClaim: "groups"}, CreatedAt: now, UpdatedAt: now}
+	f.scope = storage.Scope{TenantID: f.tenant.ID, ConnectionID: f.conn.ID}
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateTenant(t.Context(), f.tenant); err != nil {
+			return err
+		}
+		return tx.CreateConnection(t.Context(), f.conn)
+	})
+	return f
+}
+
+func (f fixture) user(name string) storage.User {
+	return storage.User{
+		ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, Kind: storage.UserHuman,
+		Auth: storage.AuthSSO, UserName: name, Active: true, Doc: json.RawMessage(`{"userName":` + quote(name) + `}`),
+		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func (f fixture) group(name string) storage.Group {
+	return storage.Group{
+		ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, DisplayName: name,
+		NormalizedName: name, SCIM: true, Doc: json.RawMessage(`{}`), Version: 1,
+		CreatedAt: now, UpdatedAt: now, LastSeenAt: now,
+	}
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func createUsers(t *testing.T, s storage.Store, us ...storage.User) {
+	t.Helper()
+	mustTx(t, s, func(tx storage.Tx) error {
+		for _, u := range us {
+			if err := tx.CreateUser(t.Context(), u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func testTenantsAndConnections(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "Acme")
+	got, err := s.TenantByName(ctx, "ACME")
+	if err != nil || got.ID != f.tenant.ID {
+		t.Fatalf("TenantByName(ACME) = %v, %v; want tenant %s", got, err, f.tenant.ID)
+	}
+	if _, err := s.Tenant(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Tenant(nope) error = %v, want ErrNotFound", err)
+	}
+	err = s.Tx(ctx, func(tx storage.Tx) error {
+		return tx.CreateTenant(ctx, storage.Tenant{ID: storage.NewID(), Name: "acme", CreatedAt: now})
+	})
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueTenantName {
+		t.Errorf("duplicate tenant name: error = %v, want ConflictError(tenant name)", err)
+	}
+	c, err := s.ConnectionByName(ctx, f.tenant.ID, "OKTA")
+	if err != nil || c.ID != f.conn.ID || c.Kind != storage.KindOkta || c.OIDC.GroupsClaim != "groups" {
+		t.Fatalf("ConnectionByName = %+v, %v", c, err)
+	}
+	c.GroupMapping = true
+	c.OIDC.Scopes = []string{"openid", "email"}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.UpdateConnection(ctx, c) })
+	c2, err := s.Connection(ctx, f.tenant.ID, c.ID)
+	if err != nil || !c2.GroupMapping || !slices.Equal(c2.OIDC.Scopes, []string{"openid", "email"}) {
+		t.Errorf("after update: %+v, %v", c2, err)
+	}
+	err = s.Tx(ctx, func(tx storage.Tx) error {
+		dup := f.conn
+		dup.ID, dup.Name = storage.NewID(), "Okta"
+		return tx.CreateConnection(ctx, dup)
+	})
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueConnectionName {
+		t.Errorf("duplicate connection name: error = %v, want ConflictError(connection name)", err)
+	}
+	other := setup(t, s, "Other")
+	if _, err := s.Connection(ctx, other.tenant.ID, f.conn.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("connection seen from another tenant: %v", err)
+	}
+}
+
+func testTokens(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	tk := storage.Token{ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, Hint: "abcd", CreatedAt: now}
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateToken(ctx, tk, hash) })
+	got, conn, err := s.TokenBySecretHash(ctx, hash, now)
+	if err != nil || got.ID != tk.ID || conn.ID != f.conn.ID || got.Hint != "abcd" {
+		t.Fatalf("TokenBySecretHash = %+v, %+v, %v", got, conn, err)
+	}
+	if _, _, err := s.TokenBySecretHash(ctx, []byte("other"), now); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("unknown hash: %v, want ErrNotFound", err)
+	}
+	exp := now.Add(time.Hour)
+	tk2 := storage.Token{ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, Hint: "efgh", CreatedAt: now, ExpiresAt: &exp}
+	hash2 := []byte("second-hash")
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateToken(ctx, tk2, hash2) })
+	if _, _, err := s.TokenBySecretHash(ctx, hash2, now.Add(2*time.Hour)); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired token accepted: %v", err)
+	}
+	// Rotation: both tokens valid until the old one is revoked.
+	if _, _, err := s.TokenBySecretHash(ctx, hash2, now); err != nil {
+		t.Errorf("second token during overlap: %v", err)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.RevokeToken(ctx, f.tenant.ID, tk.ID, now) })
+	if _, _, err := s.TokenBySecretHash(ctx, hash, now); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("revoked token accepted: %v", err)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.TouchToken(ctx, tk2.ID, now) })
+	list, err := s.Tokens(ctx, f.tenant.ID, f.conn.ID)
+	if err != nil || len(list) != 2 || list[0].RevokedAt == nil || list[1].LastUsedAt == nil || !list[1].LastUsedAt.Equal(now) {
+		t.Errorf("Tokens = %+v, %v", list, err)
+	}
+	err = s.Tx(ctx, func(tx storage.Tx) error { return tx.RevokeToken(ctx, f.tenant.ID, "nope", now) })
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("revoke unknown token: %v, want ErrNotFound", err)
+	}
+}
+
+func testUserCRUD(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	u := f.user("bjensen")
+	u.ExternalID = "ext-1"
+	u.Email = "bjensen@example.com"
+	u.Profile = storage.Profile{DisplayName: "Babs Jensen", GivenName: "Barbara", Department: "Tour"}
+	u.Values = []storage.Value{
+		{Attr: "emails", Value: "bjensen@example.com", Type: "work", Primary: ptr(true)},
+		{Attr: "emails", Value: "babs@jensen.org", Type: "home"},
+		{Attr: "addresses", Type: "work", Locality: "Hollywood", Country: "USA"},
+	}
+	createUsers(t, s, u)
+	got, err := s.User(ctx, f.scope, u.ID)
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if got.UserName != "bjensen" || got.ExternalID != "ext-1" || !got.Active || got.Profile != u.Profile ||
+		got.Version != 1 || !got.CreatedAt.Equal(now) || string(got.Doc) != string(u.Doc) || got.Seq == 0 {
+		t.Errorf("User = %+v, want %+v", got, u)
+	}
+	if !slices.Equal(sortedValues(got.Values), sortedValues(u.Values)) {
+		t.Errorf("Values = %+v, want %+v", got.Values, u.Values)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		l, err := tx.LockUser(ctx, f.scope, u.ID)
+		if err != nil {
+			return err
+		}
+		l.Active = false
+		l.ExternalID = ""
+		l.Profile.GivenName = ""
+		l.Values = l.Values[:1]
+		l.Version++
+		l.UpdatedAt = now.Add(time.Second)
+		return tx.UpdateUser(ctx, l)
+	})
+	got, err = s.User(ctx, f.scope, u.ID)
+	if err != nil || got.Active || got.ExternalID != "" || got.Profile.GivenName != "" || len(got.Values) != 1 ||
+		got.Version != 2 || !got.UpdatedAt.Equal(now.Add(time.Second)) {
+		t.Errorf("after update: %+v, %v", got, err)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID) })
+	if _, err := s.User(ctx, f.scope, u.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+	err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID) })
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+// sortedValues renders values comparably (Primary is a pointer) in a fixed order.
+func sortedValues(vs []storage.Value) []string {
+	var out []string
+	for _, v := range vs {
+		p := "unset"
+		if v.Primary != nil {
+			p = fmt.Sprint(*v.Primary)
+		}
+		v.Primary = nil
+		out = append(out, fmt.Sprintf("%+v primary=%s", v, p))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testUserNameUnique(t *testing.T, s storage.Store) {
+	f := setup(t, s, "acme")
+	createUsers(t, s, f.user("Emp1"))
+	err := s.Tx(t.Context(), func(tx storage.Tx) error { return tx.CreateUser(t.Context(), f.user("eMP1")) })
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueUserName || !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("duplicate userName ignoring case: %v, want ConflictError(userName)", err)
+	}
+	// Unique in the tenant, not only in the connection.
+	other := storage.Connection{ID: storage.NewID(), TenantID: f.tenant.ID, Name: "entra", Kind: storage.KindEntra, CreatedAt: now, UpdatedAt: now}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateConnection(t.Context(), other) })
+	u := f.user("EMP1")
+	u.ConnectionID = other.ID
+	err = s.Tx(t.Context(), func(tx storage.Tx) error { return tx.CreateUser(t.Context(), u) })
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("same userName from another connection: %v, want ErrConflict", err)
+	}
+	// Another tenant may reuse it.
+	g := setup(t, s, "globex")
+	createUsers(t, s, g.user("emp1"))
+}
+
+func testScopeIsolation(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	u := f.user("alice")
+	createUsers(t, s, u)
+	g := setup(t, s, "globex")
+	for name, scope := range map[string]storage.Scope{
+		"other tenant":     g.scope,
+		"other connection": {TenantID: f.tenant.ID, ConnectionID: storage.NewID()},
+	} {
+		if _, err := s.User(ctx, scope, u.ID); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s: User = %v, want ErrNotFound", name, err)
+		}
+		page, err := s.Users(ctx, scope, storage.Query{Limit: 10, Count: true})
+		if err != nil || page.Total != 0 || len(page.Items) != 0 {
+			t.Errorf("%s: Users = %+v, %v", name, page, err)
+		}
+		err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, scope, u.ID) })
+		if !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s: DeleteUser = %v, want ErrNotFound", name, err)
+		}
+	}
+	// The tenant-wide scope sees it.
+	if _, err := s.User(ctx, storage.Scope{TenantID: f.tenant.ID}, u.ID); err != nil {
+		t.Errorf("tenant scope: %v", err)
+	}
+}
+
+func ids[T any](items []T, id func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = id(it)
+	}
+	return out
+}
+
+func userIDs(us []storage.User) []string {
+	return ids(us, func(u storage.User) string { return u.UserName })
+}
+
+func testFilters(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	a := f.user("alice")
+	a.ExternalID = "A-1"
+	a.Profile = storage.Profile{Title: "Engineer", GivenName: "Alice", Department: "R&D"}
+	a.Values = []storage.Value{{Attr: "emails", Value: "Alice@Example.com", Type: "work", Primary: ptr(true)}}
+	b := f.user("Bob")
+	b.Active = false
+	b.Profile = storage.Profile{Title: "engineer"}
+	b.Values = []storage.Value{{Attr: "emails", Value: "bob@example.org", Type: "home"}}
+	c := f.user("carol_100%")
+	c.CreatedAt = now.Add(time.Hour)
+	createUsers(t, s, a, b, c)
+	grp := f.group("admins")
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGroup(ctx, grp); err != nil {
+			return err
+		}
+		_, _, err := tx.AddMembers(ctx, f.scope, grp.ID, []string{a.ID})
+		return err
+	})
+	work := storage.Compare{Field: storage.ElemType, Op: storage.OpEq, Value: "work"}
+	tests := []struct {
+		name   string
+		filter storage.Filter
+		want   []string
+	}{
+		{"userName eq folds", storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: "BOB", Fold: true}, []string{"Bob"}},
+		{"userName eq exact", storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: "BOB"}, nil},
+		{"externalId eq", storage.Compare{Field: storage.FieldExternalID, Op: storage.OpEq, Value: "A-1"}, []string{"alice"}},
+		{"ne includes absent", storage.Compare{Field: storage.FieldExternalID, Op: storage.OpNe, Value: "A-1"}, []string{"Bob", "carol_100%"}},
+		{"present", storage.Compare{Field: storage.FieldTitle, Op: storage.OpPresent}, []string{"alice", "Bob"}},
+		{"not present", storage.Not{Filter: storage.Compare{Field: storage.FieldTitle, Op: storage.OpPresent}}, []string{"carol_100%"}},
+		{"co is literal", storage.Compare{Field: storage.FieldUserName, Op: storage.OpCo, Value: "_100%"}, []string{"carol_100%"}},
+		{"co wildcard not special", storage.Compare{Field: storage.FieldUserName, Op: storage.OpCo, Value: "%"}, []string{"carol_100%"}},
+		{"sw case-sensitive", storage.Compare{Field: storage.FieldTitle, Op: storage.OpSw, Value: "Eng"}, []string{"alice"}},
+		{"sw folded", storage.Compare{Field: storage.FieldTitle, Op: storage.OpSw, Value: "ENG", Fold: true}, []string{"alice", "Bob"}},
+		{"ew", storage.Compare{Field: storage.FieldUserName, Op: storage.OpEw, Value: "ob"}, []string{"Bob"}},
+		{"gt string by code point", storage.Compare{Field: storage.FieldUserName, Op: storage.OpGt, Value: "a"}, []string{"alice", "carol_100%"}},
+		{"active eq false", storage.Compare{Field: storage.FieldActive, Op: storage.OpEq, Value: false}, []string{"Bob"}},
+		{"created gt", storage.Compare{Field: storage.FieldCreated, Op: storage.OpGt, Value: now}, []string{"carol_100%"}},
+		{"created le", storage.Compare{Field: storage.FieldCreated, Op: storage.OpLe, Value: now}, []string{"alice", "Bob"}},
+		{"type mismatch never matches", storage.Compare{Field: storage.FieldActive, Op: storage.OpEq, Value: "true"}, nil},
+		{"emails value folded", storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "alice@example.COM", Fold: true}}, []string{"alice"}},
+		{"emails work and value", storage.Any{Set: storage.SetEmails, Where: storage.And{Left: work, Right: storage.Compare{Field: storage.ElemValue, Op: storage.OpCo, Value: "example", Fold: true}}}, []string{"alice"}},
+		{"emails primary", storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemPrimary, Op: storage.OpEq, Value: true}}, []string{"alice"}},
+		{"emails present", storage.Any{Set: storage.SetEmails}, []string{"alice", "Bob"}},
+		{"not any", storage.Not{Filter: storage.Any{Set: storage.SetEmails, Where: work}}, []string{"Bob", "carol_100%"}},
+		{"groups value", storage.Any{Set: storage.SetGroups, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: grp.ID}}, []string{"alice"}},
+		{"or and", storage.Or{Left: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: "alice"},
+			Right: storage.And{Left: storage.Compare{Field: storage.FieldActive, Op: storage.OpEq, Value: false}, Right: storage.Compare{Field: storage.FieldTitle, Op: storage.OpPresent}}},
+			[]string{"alice", "Bob"}},
+		{"const false", storage.Const(false), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := s.Users(ctx, f.scope, storage.Query{Filter: tt.filter, Limit: 100, Count: true})
+			if err != nil {
+				t.Fatalf("Users: %v", err)
+			}
+			if got := userIDs(page.Items); !slices.Equal(got, tt.want) || page.Total != len(tt.want) {
+				t.Errorf("got %v (total %d), want %v", got, page.Total, tt.want)
+			}
+		})
+	}
+	gp, err := s.Groups(ctx, f.scope, storage.Query{Limit: 10, Count: true, Filter: storage.And{
+		Left:  storage.Compare{Field: storage.FieldDisplayName, Op: storage.OpEq, Value: "ADMINS", Fold: true},
+		Right: storage.Any{Set: storage.SetMembers, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: a.ID}},
+	}})
+	if err != nil || gp.Total != 1 || len(gp.Items) != 1 || gp.Items[0].ID != grp.ID {
+		t.Errorf("group filter: %+v, %v", gp, err)
+	}
+}
+
+func testIndexPaging(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	var all []storage.User
+	for i := range 25 {
+		all = append(all, f.user(fmt.Sprintf("user%02d", i)))
+	}
+	createUsers(t, s, all...)
+	var seen []string
+	for off := 0; off < 30; off += 10 {
+		page, err := s.Users(ctx, f.scope, storage.Query{Offset: off, Limit: 10, Count: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 25 {
+			t.Errorf("Total = %d, want 25", page.Total)
+		}
+		seen = append(seen, userIDs(page.Items)...)
+	}
+	if want := userIDs(all); !slices.Equal(seen, want) {
+		t.Errorf("pages = %v, want %v", seen, want)
+	}
+	page, err := s.Users(ctx, f.scope, storage.Query{Limit: 0, Count: true})
+	if err != nil || page.Total != 25 || len(page.Items) != 0 {
+		t.Errorf("count only: %+v, %v", page, err)
+	}
+	page, err = s.Users(ctx, f.scope, storage.Query{Limit: 5, Offset: 1, SortBy: storage.FieldUserName, Descending: true})
+	if err != nil || !slices.Equal(userIDs(page.Items), []string{"user23", "user22", "user21", "user20", "user19"}) {
+		t.Errorf("sorted desc page: %v, %v", userIDs(page.Items), err)
+	}
+}
+
+func testKeysetPaging(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	var all []storage.User
+	for i := range 23 {
+		all = append(all, f.user(fmt.Sprintf("user%02d", i)))
+	}
+	createUsers(t, s, all...)
+	var seen []string
+	q := storage.Query{Limit: 5}
+	for i := 0; ; i++ {
+		page, err := s.Users(ctx, f.scope, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, userIDs(page.Items)...)
+		if i == 1 {
+			// Deleting a seen user and creating a new one mid-listing neither repeats nor
+			// skips anyone who was there all along.
+			mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, all[0].ID) })
+			createUsers(t, s, f.user("zz-late"))
+		}
+		if page.Next == nil {
+			break
+		}
+		q.After = page.Next
+	}
+	want := append(userIDs(all), "zz-late")
+	if !slices.Equal(seen, want) {
+		t.Errorf("keyset pages = %v, want %v", seen, want)
+	}
+}
+
+func testSortedKeysetPaging(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	names := []string{"delta", "Alpha", "charlie", "bravo", "echo", "alpha2"}
+	var us []storage.User
+	for i, n := range names {
+		u := f.user(n)
+		if i%2 == 0 {
+			u.Profile.Title = n
+		}
+		us = append(us, u)
+	}
+	createUsers(t, s, us...)
+	for _, desc := range []bool{false, true} {
+		q := storage.Query{Limit: 2, SortBy: storage.FieldTitle, SortFold: true, Descending: desc}
+		var seen []string
+		for {
+			page, err := s.Users(ctx, f.scope, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, userIDs(page.Items)...)
+			if page.Next == nil {
+				break
+			}
+			q.After = page.Next
+		}
+		// Titles: delta, charlie, echo; absent ones sort last in creation order.
+		want := []string{"charlie", "delta", "echo", "Alpha", "bravo", "alpha2"}
+		if desc {
+			want = []string{"echo", "delta", "charlie", "alpha2", "bravo", "Alpha"}
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("desc=%v: %v, want %v", desc, seen, want)
+		}
+	}
+}
+
+func testGroupNameUnique(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	g := f.group("data_engineers")
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateGroup(ctx, g) })
+	dup := f.group("data_engineers")
+	dup.DisplayName = "Data Engineers"
+	err := s.Tx(ctx, func(tx storage.Tx) error { return tx.CreateGroup(ctx, dup) })
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueGroupName {
+		t.Fatalf("same normalized name: %v, want ConflictError(group name)", err)
+	}
+	got, err := s.GroupByName(ctx, f.scope, "data_engineers")
+	if err != nil || got.ID != g.ID {
+		t.Errorf("GroupByName = %+v, %v", got, err)
+	}
+}
+
+func memberIDs(t *testing.T, s storage.Store, scope storage.Scope, groupID string) []string {
+	t.Helper()
+	var out []string
+	err := s.Members(t.Context(), scope, groupID, func(m storage.Member) error {
+		out = append(out, m.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Members: %v", err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func testMembers(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	var us []storage.User
+	var uids []string
+	for i := range 5 {
+		u := f.user(fmt.Sprintf("m%d", i))
+		us = append(us, u)
+		uids = append(uids, u.ID)
+	}
+	createUsers(t, s, us...)
+	sorted := slices.Clone(uids)
+	sort.Strings(sorted)
+	g := f.group("g")
+	nested := f.group("nested")
+	stranger := setup(t, s, "globex").user("stranger")
+	createUsers(t, s, stranger)
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGroup(ctx, g); err != nil {
+			return err
+		}
+		return tx.CreateGroup(ctx, nested)
+	})
+	var added, removed, missing []string
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		added, missing, err = tx.AddMembers(ctx, f.scope, g.ID, []string{uids[0], uids[1], uids[1], "ghost", stranger.ID, g.ID})
+		return err
+	})
+	if len(added) != 2 || !slices.Equal(missing, []string{"ghost", stranger.ID, g.ID}) {
+		t.Errorf("AddMembers = %v, %v; want 2 added, ghost+stranger+self missing", added, missing)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		added, _, err = tx.AddMembers(ctx, f.scope, g.ID, []string{uids[0], nested.ID})
+		return err
+	})
+	if !slices.Equal(added, []string{nested.ID}) {
+		t.Errorf("re-adding a member added %v, want only the new one", added)
+	}
+	var m []storage.Member
+	_ = s.Members(ctx, f.scope, g.ID, func(x storage.Member) error { m = append(m, x); return nil })
+	types := map[string]string{}
+	for _, x := range m {
+		types[x.ID] = x.Type + ":" + x.Display
+	}
+	if types[nested.ID] != "Group:nested" || types[uids[0]] != "User:m0" {
+		t.Errorf("member types/display = %v", types)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		removed, err = tx.RemoveMembers(ctx, f.scope, g.ID, []string{nested.ID, "not-a-member"})
+		return err
+	})
+	if !slices.Equal(removed, []string{nested.ID}) {
+		t.Errorf("RemoveMembers removed %v, want the nested group", removed)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		added, removed, missing, err = tx.ReplaceMembers(ctx, f.scope, g.ID, []string{uids[2], uids[3], uids[1], "ghost"})
+		return err
+	})
+	want := []string{uids[1], uids[2], uids[3]}
+	sort.Strings(want)
+	if got := memberIDs(t, s, f.scope, g.ID); !slices.Equal(got, want) || len(added) != 2 || !slices.Equal(removed, []string{uids[0]}) || !slices.Equal(missing, []string{"ghost"}) {
+		t.Errorf("ReplaceMembers: members %v (added %v removed %v missing %v), want %v", got, added, removed, missing, want)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		removed, err = tx.RemoveMembersWhere(ctx, f.scope, g.ID, storage.Or{
+			Left:  storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: uids[2]},
+			Right: storage.Compare{Field: storage.ElemDisplay, Op: storage.OpEq, Value: "m3"},
+		})
+		return err
+	})
+	if got := memberIDs(t, s, f.scope, g.ID); len(removed) != 2 || !slices.Equal(got, []string{uids[1]}) {
+		t.Errorf("RemoveMembersWhere: removed %v, left %v", removed, got)
+	}
+	refs, err := s.GroupsOfUsers(ctx, f.scope, []string{uids[1], uids[4]})
+	if err != nil || len(refs[uids[1]]) != 1 || refs[uids[1]][0].ID != g.ID || len(refs[uids[4]]) != 0 {
+		t.Errorf("GroupsOfUsers = %v, %v", refs, err)
+	}
+	mustTx(t, s, func(tx storage.Tx) error {
+		n, err := tx.CountMembersWhere(ctx, f.scope, g.ID, nil)
+		if err == nil && n != 1 {
+			return fmt.Errorf("CountMembersWhere = %d, want 1", n)
+		}
+		_, _, _, err = tx.ReplaceMembers(ctx, f.scope, g.ID, nil)
+		return err
+	})
+	if got := memberIDs(t, s, f.scope, g.ID); len(got) != 0 {
+		t.Errorf("replace with nothing left %v", got)
+	}
+}
+
+func testDeleteCascades(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	u := f.user("u")
+	createUsers(t, s, u)
+	g, h := f.group("g"), f.group("h")
+	mustTx(t, s, func(tx storage.Tx) error {
+		for _, x := range []storage.Group{g, h} {
+			if err := tx.CreateGroup(ctx, x); err != nil {
+				return err
+			}
+		}
+		if _, _, err := tx.AddMembers(ctx, f.scope, g.ID, []string{u.ID, h.ID}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, storage.AuditEvent{TenantID: f.tenant.ID, At: now, ActorType: "connection",
+			ActorID: f.conn.ID, Action: "scim.user.create", TargetType: "user", TargetID: u.ID, Result: "success", Cause: "scim"})
+	})
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.DeleteUser(ctx, f.scope, u.ID); err != nil {
+			return err
+		}
+		return tx.DeleteGroup(ctx, f.scope, h.ID)
+	})
+	if got := memberIDs(t, s, f.scope, g.ID); len(got) != 0 {
+		t.Errorf("members after deleting them: %v", got)
+	}
+	var n int
+	_ = s.AuditEvents(ctx, f.tenant.ID, storage.AuditQuery{TargetID: u.ID}, func(storage.AuditEvent) error { n++; return nil })
+	if n != 1 {
+		t.Errorf("audit events of a deleted user: %d, want 1 (kept)", n)
+	}
+}
+
+func testTxRollsBack(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	boom := errors.New("boom")
+	err := s.Tx(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateUser(ctx, f.user("ghost")); err != nil {
+			return err
+		}
+		// The transaction sees its own write.
+		page, err := tx.Users(ctx, f.scope, storage.Query{Limit: 1, Count: true})
+		if err != nil || page.Total != 1 {
+			return fmt.Errorf("in-tx read: %+v, %v", page, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx error = %v, want fn's error", err)
+	}
+	page, err := s.Users(ctx, f.scope, storage.Query{Count: true})
+	if err != nil || page.Total != 0 {
+		t.Errorf("after rollback: %+v, %v", page, err)
+	}
+}
+
+func testAudit(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	mustTx(t, s, func(tx storage.Tx) error {
+		for i, action := range []string{"scim.user.create", "scim.user.patch", "scim.group.create"} {
+			e := storage.AuditEvent{TenantID: f.tenant.ID, At: now.Add(time.Duration(i) * time.Second), ActorType: "connection",
+				ActorID: f.conn.ID, Action: action, TargetType: "user", TargetID: fmt.Sprint("t", i%2), Result: "success",
+				Cause: "scim", RequestID: "req", SourceIP: "10.0.0.1", After: json.RawMessage(`{"userName":"x"}`)}
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var got []string
+	collect := func(e storage.AuditEvent) error { got = append(got, e.Action); return nil }
+	if err := s.AuditEvents(ctx, f.tenant.ID, storage.AuditQuery{}, collect); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"scim.group.create", "scim.user.patch", "scim.user.create"}) {
+		t.Errorf("all events newest first = %v", got)
+	}
+	// Paging by position visits each event once, also among events of one instant.
+	mustTx(t, s, func(tx storage.Tx) error {
+		for range 3 {
+			if err := tx.AppendAudit(ctx, storage.AuditEvent{TenantID: f.tenant.ID, At: now, ActorType: "system", ActorID: "x",
+				Action: "same.instant", TargetType: "user", TargetID: "t9", Result: "success", Cause: "test"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var pos *storage.AuditPosition
+	var paged []int64
+	for range 10 {
+		n := 0
+		err := s.AuditEvents(ctx, f.tenant.ID, storage.AuditQuery{Limit: 2, Before: pos}, func(e storage.AuditEvent) error {
+			paged = append(paged, e.Seq)
+			pos = &storage.AuditPosition{At: e.At, Seq: e.Seq}
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 2 {
+			break
+		}
+	}
+	if len(paged) != 6 || len(slices.Compact(slices.Clone(paged))) != 6 {
+		t.Errorf("paging the audit log by position gave seqs %v, want 6 distinct events", paged)
+	}
+	got = nil
+	_ = s.AuditEvents(ctx, f.tenant.ID, storage.AuditQuery{TargetID: "t0", Since: now.Add(time.Second)}, collect)
+	if !slices.Equal(got, []string{"scim.group.create"}) {
+		t.Errorf("filtered = %v", got)
+	}
+	got = nil
+	_ = s.AuditEvents(ctx, setup(t, s, "other").tenant.ID, storage.AuditQuery{}, collect)
+	if len(got) != 0 {
+		t.Errorf("another tenant sees %v", got)
+	}
+}
+
+func testConcurrentCreates(t *testing.T, s storage.Store) {
+	f := setup(t, s, "acme")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, conflict int
+	var other []error
+	for range 16 {
+		wg.Go(func() {
+			err := s.Tx(context.Background(), func(tx storage.Tx) error { return tx.CreateUser(context.Background(), f.user("same")) })
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, storage.ErrConflict):
+				conflict++
+			default:
+				other = append(other, err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || conflict != 15 || len(other) > 0 {
+		t.Errorf("16 concurrent creates: %d ok, %d conflicts, other errors %v; want 1 and 15", ok, conflict, other)
+	}
+}
+
+func testConcurrentMemberAdds(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	var us []storage.User
+	for i := range 40 {
+		us = append(us, f.user(fmt.Sprintf("c%02d", i)))
+	}
+	createUsers(t, s, us...)
+	g := f.group("g")
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateGroup(ctx, g) })
+	var wg sync.WaitGroup
+	errs := make(chan error, len(us))
+	for _, u := range us {
+		wg.Go(func() {
+			errs <- s.Tx(context.Background(), func(tx storage.Tx) error {
+				if _, err := tx.LockGroup(context.Background(), f.scope, g.ID); err != nil {
+					return err
+				}
+				_, _, err := tx.AddMembers(context.Background(), f.scope, g.ID, []string{u.ID})
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent add: %v", err)
+		}
+	}
+	if got := memberIDs(t, s, f.scope, g.ID); len(got) != len(us) {
+		t.Errorf("after %d concurrent adds the group has %d members", len(us), len(got))
+	}
+}
