@@ -210,17 +210,22 @@ func pathID(r *http.Request) string { return mux.Vars(r)["id"] }
 
 // audit records a SCIM write in the transaction that makes it.
 func (h *Handler) audit(ctx context.Context, tx storage.Tx, r *http.Request, action, targetType, targetID string, before, after, detail any) error {
+	return tx.AppendAudit(ctx, h.auditEvent(ctx, r, action, targetType, targetID, before, after, detail))
+}
+
+// auditEvent is the event of a successful SCIM write by the request's connection.
+func (h *Handler) auditEvent(ctx context.Context, r *http.Request, action, targetType, targetID string, before, after, detail any) storage.AuditEvent {
 	p := principalFrom(ctx)
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	return tx.AppendAudit(ctx, storage.AuditEvent{
+	return storage.AuditEvent{
 		TenantID: p.tenantID, At: h.now(), ActorType: "connection", ActorID: p.connection.ID,
 		Action: action, TargetType: targetType, TargetID: targetID, Result: "success", Cause: "scim",
 		RequestID: h.cfg.RequestID(ctx), SourceIP: ip,
 		Before: jsonOrNil(before), After: jsonOrNil(after), Detail: jsonOrNil(detail),
-	})
+	}
 }
 
 // syncRoles recomputes, in the transaction of a membership change, the roles of the users it

@@ -42,6 +42,13 @@ func (f *flakyStore) Tx(ctx context.Context, fn func(storage.Tx) error) error {
 	return f.Store.Tx(ctx, fn)
 }
 
+func (f *flakyStore) CreateUser(ctx context.Context, u storage.User, event storage.AuditEvent) error {
+	if f.down.Load() {
+		return storage.ErrUnavailable
+	}
+	return f.Store.CreateUser(ctx, u, event)
+}
+
 func (f *flakyStore) User(ctx context.Context, scope storage.Scope, id string) (storage.User, error) {
 	if f.down.Load() {
 		return storage.User{}, storage.ErrUnavailable

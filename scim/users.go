@@ -69,12 +69,8 @@ func (u users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Reso
 		}
 		rec.PasswordHash = hash
 	}
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
-		if err := tx.CreateUser(ctx, rec); err != nil {
-			return err
-		}
-		return h.audit(ctx, tx, r, "scim.user.create", "user", rec.ID, nil, redactedDoc(rec), nil)
-	})
+	// One round trip where the store can: a create reads nothing first.
+	err := h.store.CreateUser(ctx, rec, h.auditEvent(ctx, r, "scim.user.create", "user", rec.ID, nil, redactedDoc(rec), nil))
 	if err != nil {
 		return scim.Resource{}, libraryError(r, err)
 	}

@@ -70,6 +70,11 @@ type Store interface {
 	// than once when the database asks for a retry (serialization failure, deadlock), so fn
 	// must not have effects outside the transaction other than setting its own results.
 	Tx(ctx context.Context, fn func(Tx) error) error
+	// CreateUser writes a new user (as Tx.CreateUser) and the audit event of its creation (as
+	// Tx.AppendAudit), both or neither. A new user needs no reads first, so a backend may send
+	// the writes in one round trip instead of a transaction's five: identity providers create
+	// users by the thousand.
+	CreateUser(ctx context.Context, u User, event AuditEvent) error
 	// Ping reports whether the database answers; it returns ErrUnavailable when it does not.
 	Ping(ctx context.Context) error
 	// Close releases the backend's connections.

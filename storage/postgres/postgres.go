@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -108,6 +109,26 @@ func (s *Store) Close() error {
 	err := s.Store.Close()
 	s.pool.Close()
 	return err
+}
+
+// CreateUser implements storage.Store in one round trip: the user's row, its values and the
+// audit event go as one pipelined batch, which PostgreSQL runs as one implicit transaction
+// (a failing statement rolls back those before it). Through database/sql the same writes
+// take five round trips: BEGIN, three INSERTs, COMMIT.
+func (s *Store) CreateUser(ctx context.Context, u storage.User, event storage.AuditEvent) error {
+	stmts := sqlstore.CreateUserStatements(u, event)
+	var b pgx.Batch
+	for _, st := range stmts {
+		b.Queue(st.SQL, st.Args...)
+	}
+	br := s.pool.SendBatch(ctx, &b)
+	for _, st := range stmts {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return s.Fail(st.Op, err)
+		}
+	}
+	return s.Fail("create user", br.Close())
 }
 
 // Pool returns the pgx pool, for bulk loads that need PostgreSQL's COPY.

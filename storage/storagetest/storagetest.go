@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Tokens", testTokens},
 		{"UserCRUD", testUserCRUD},
 		{"UserNameUniqueIgnoringCase", testUserNameUnique},
+		{"CreateUserWithAudit", testCreateUserWithAudit},
 		{"ScopeIsolation", testScopeIsolation},
 		{"Filters", testFilters},
 		{"IndexPaging", testIndexPaging},
@@ -288,6 +289,74 @@ func testUserNameUnique(t *testing.T, s storage.Store) {
 	// Another tenant may reuse it.
 	g := setup(t, s, "globex")
 	createUsers(t, s, g.user("emp1"))
+}
+
+// Ensure Store.CreateUser writes the user, its values and its audit event, or none of them.
+func testCreateUserWithAudit(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	event := func(u storage.User) storage.AuditEvent {
+		return storage.AuditEvent{ID: storage.NewID(), TenantID: f.tenant.ID, At: now, ActorType: "connection", ActorID: f.conn.ID,
+			Action: "scim.user.create", TargetType: "user", TargetID: u.ID, Result: "success", Cause: "scim"}
+	}
+	yes := true
+	u := f.user("alice")
+	u.Values = []storage.Value{
+		{Attr: "emails", Value: "alice@example.com", Type: "work", Primary: &yes},
+		{Attr: "emails", Value: "alice@home.example", Type: "home"},
+		{Attr: "phoneNumbers", Value: "+1 555 0100", Type: "work"},
+	}
+	first := event(u)
+	if err := s.CreateUser(ctx, u, first); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	got, err := s.User(ctx, f.scope, u.ID)
+	if err != nil || got.UserName != "alice" || len(got.Values) != 3 || got.Values[0].Primary == nil || !*got.Values[0].Primary ||
+		got.Values[1].Value != "alice@home.example" || got.Values[2].Attr != "phoneNumbers" {
+		t.Fatalf("User = %+v, %v", got, err)
+	}
+	events := func(targetID string) (n int) {
+		err := s.AuditEvents(ctx, f.tenant.ID, storage.AuditQuery{TargetID: targetID}, func(storage.AuditEvent) error { n++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := events(u.ID); n != 1 {
+		t.Errorf("audit events of the new user = %d, want 1", n)
+	}
+
+	// A taken userName: a conflict naming the constraint, and no audit event.
+	dup := f.user("ALICE")
+	err = s.CreateUser(ctx, dup, event(dup))
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Constraint != storage.UniqueUserName {
+		t.Errorf("taken userName: %v, want ConflictError(userName)", err)
+	}
+	if n := events(dup.ID); n != 0 {
+		t.Errorf("a failed create left %d audit events", n)
+	}
+
+	// An audit event that cannot be written takes the user with it.
+	bob := f.user("bob")
+	bob.Values = []storage.Value{{Attr: "emails", Value: "bob@example.com"}}
+	bad := event(bob)
+	bad.ID = first.ID // taken
+	if err := s.CreateUser(ctx, bob, bad); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("audit event id taken: %v, want ErrConflict", err)
+	}
+	if _, err := s.User(ctx, f.scope, bob.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the user of a failed audit write exists: %v", err)
+	}
+	page, err := s.Users(ctx, f.scope, storage.Query{Limit: 10, Count: true,
+		Filter: storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "bob@example.com"}}})
+	if err != nil || page.Total != 0 {
+		t.Errorf("values of the failed create: %+v, %v", page, err)
+	}
+	// And the name is free again.
+	if err := s.CreateUser(ctx, bob, event(bob)); err != nil {
+		t.Errorf("bob after the failed create: %v", err)
+	}
 }
 
 func testScopeIsolation(t *testing.T, s storage.Store) {

@@ -15,16 +15,21 @@ func rawOrNil(m json.RawMessage) any {
 }
 
 func (t *txn) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
+	st := auditStatement(e)
+	_, err := t.q.ExecContext(ctx, st.SQL, st.Args...)
+	return t.fail(st.Op, err)
+}
+
+func auditStatement(e storage.AuditEvent) Statement {
 	if e.ID == "" {
 		e.ID = storage.NewID()
 	}
 	const q = `INSERT INTO audit_events (id, tenant_id, at, actor_type, actor_id, action, target_type, target_id,
 		result, cause, request_id, source_ip, before, after, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-	_, err := t.q.ExecContext(ctx, q, e.ID, e.TenantID, micros(e.At), e.ActorType, e.ActorID, e.Action,
-		e.TargetType, e.TargetID, e.Result, e.Cause, e.RequestID, e.SourceIP,
-		rawOrNil(e.Before), rawOrNil(e.After), rawOrNil(e.Detail))
-	return t.fail("append audit", err)
+	return Statement{SQL: q, Op: "append audit", Args: []any{e.ID, e.TenantID, micros(e.At), e.ActorType, e.ActorID,
+		e.Action, e.TargetType, e.TargetID, e.Result, e.Cause, e.RequestID, e.SourceIP,
+		rawOrNil(e.Before), rawOrNil(e.After), rawOrNil(e.Detail)}}
 }
 
 func (r reader) AuditEvents(ctx context.Context, tenantID string, q storage.AuditQuery, fn func(storage.AuditEvent) error) error {

@@ -109,6 +109,34 @@ func (s *Store) tx(ctx context.Context, fn func(storage.Tx) error) (err error) {
 	return nil
 }
 
+// CreateUser implements storage.Store: a transaction of Tx.CreateUser and Tx.AppendAudit.
+// Backends that can send statements together override it (see CreateUserStatements).
+func (s *Store) CreateUser(ctx context.Context, u storage.User, event storage.AuditEvent) error {
+	return s.Tx(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, event)
+	})
+}
+
+// Statement is one SQL statement with its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+	// Op names what it does, for errors.
+	Op string
+}
+
+// CreateUserStatements returns the statements Store.CreateUser runs, in order, for a backend
+// that sends them in one round trip; Fail turns an error of one of them into a storage error.
+func CreateUserStatements(u storage.User, event storage.AuditEvent) []Statement {
+	return append(createUserStatements(&u), auditStatement(event))
+}
+
+// Fail turns a driver error from operation op into the error storage callers see.
+func (s *Store) Fail(op string, err error) error { return s.fail(op, err) }
+
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

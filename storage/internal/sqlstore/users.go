@@ -84,20 +84,32 @@ var userWritable = []string{"connection_id", "kind", "auth", "user_name", "user_
 	"scim_doc", "version", "created_at", "updated_at"}
 
 func (t *txn) CreateUser(ctx context.Context, u storage.User) error {
+	for _, st := range createUserStatements(&u) {
+		if _, err := t.q.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return t.fail(st.Op, err)
+		}
+	}
+	return nil
+}
+
+// createUserStatements returns the statements that write a new user: its row and, when it
+// has any, its multi-valued attributes.
+func createUserStatements(u *storage.User) []Statement {
 	var b builder
 	b.w("INSERT INTO users (id, tenant_id")
 	for _, c := range userWritable {
 		b.w(", ", c)
 	}
 	b.w(") VALUES (", b.arg(u.ID), ", ", b.arg(u.TenantID))
-	for _, a := range userArgs(&u) {
+	for _, a := range userArgs(u) {
 		b.w(", ", b.arg(a))
 	}
 	b.w(")")
-	if _, err := t.q.ExecContext(ctx, b.String(), b.args...); err != nil {
-		return t.fail("create user", err)
+	out := []Statement{{SQL: b.String(), Args: b.args, Op: "create user"}}
+	if len(u.Values) > 0 {
+		out = append(out, valuesStatement(u))
 	}
-	return t.insertValues(ctx, &u)
+	return out
 }
 
 func (t *txn) UpdateUser(ctx context.Context, u storage.User) error {
@@ -133,6 +145,13 @@ func (t *txn) insertValues(ctx context.Context, u *storage.User) error {
 	if len(u.Values) == 0 {
 		return nil
 	}
+	st := valuesStatement(u)
+	_, err := t.q.ExecContext(ctx, st.SQL, st.Args...)
+	return t.fail(st.Op, err)
+}
+
+// valuesStatement inserts the rows of u's multi-valued attributes (u.Values is not empty).
+func valuesStatement(u *storage.User) Statement {
 	var b builder
 	b.w(`INSERT INTO user_values (user_id, tenant_id, attr, pos, value, value_fold, display, type, is_primary,
 		formatted, street_address, locality, region, postal_code, country) VALUES `)
@@ -149,8 +168,7 @@ func (t *txn) insertValues(ctx context.Context, u *storage.User) error {
 			b.arg(null(v.StreetAddress)), ", ", b.arg(null(v.Locality)), ", ", b.arg(null(v.Region)), ", ",
 			b.arg(null(v.PostalCode)), ", ", b.arg(null(v.Country)), ")")
 	}
-	_, err := t.q.ExecContext(ctx, b.String(), b.args...)
-	return t.fail("insert user values", err)
+	return Statement{SQL: b.String(), Args: b.args, Op: "insert user values"}
 }
 
 func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string) error {
