@@ -1,6 +1,9 @@
 package rbac
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Permissions is a set of permissions. The zero value is an empty set that allows nothing.
 type Permissions map[Permission]bool
@@ -32,5 +35,43 @@ func (ps Permissions) Sorted() []Permission {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// IsTenantManagement reports whether p is a permission of the built-in tenant-management
+// area: power over the tenant's users, roles, identity providers and audit log.
+func IsTenantManagement(p Permission) bool {
+	return slices.ContainsFunc(TenantManagement().Permissions, func(d PermissionDef) bool { return d.Name == p })
+}
+
+// CheckGrant checks that an administrator holding held may hand out granted: by assigning a
+// role, mapping an IdP group to it, or putting permissions into a role or permission set that
+// others hold or will. Tenant-management permissions may be handed out only by someone who
+// holds them, so that no administrator can raise anyone (themselves included, through a role
+// they hold or a group they are in) above their own power over the tenant. Application
+// permissions are what administrators manage for others, and are not limited.
+func CheckGrant(held Permissions, granted []Permission) error {
+	var missing []string
+	for _, p := range granted {
+		if IsTenantManagement(p) && !held[p] && !slices.Contains(missing, string(p)) {
+			missing = append(missing, string(p))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	what := "the permission " + quoted(missing)[0] + ", which you do not hold"
+	if len(missing) > 1 {
+		what = "the permissions " + strings.Join(quoted(missing), ", ") + ", which you do not hold"
+	}
+	return ruleErrorf(RuleNoEscalation, "this would hand out %s: an administrator can grant only the tenant-management permissions they have", what)
+}
+
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = `"` + s + `"`
+	}
 	return out
 }

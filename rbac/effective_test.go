@@ -59,3 +59,37 @@ func TestPermissions_zeroAndFalse(t *testing.T) {
 		t.Errorf("Allows(EditUser) with a false entry: got true, want false")
 	}
 }
+
+// Ensure only the tenant-management permissions a granter lacks stop a grant, each named once.
+func TestCheckGrant(t *testing.T) {
+	userAdmin := Permissions{ViewUser: true, CreateUser: true, EditUser: true, AssignRole: true}
+	tests := []struct {
+		name    string
+		held    Permissions
+		granted []Permission
+		rule    string
+		want    []string
+	}{
+		{"nothing granted", nil, nil, "", nil},
+		{"what one holds", userAdmin, []Permission{ViewUser, EditUser}, "", nil},
+		{"application permissions are not limited", nil, []Permission{"view_dashboard", "create_datamap"}, "", nil},
+		{"one missing", userAdmin, []Permission{ViewUser, ManageIdP}, RuleNoEscalation, []string{`the permission "manage_idp"`}},
+		{"several missing, sorted, each once", userAdmin,
+			[]Permission{ViewAuditLog, CreateRole, ViewUser, CreateRole, "view_dashboard"}, RuleNoEscalation,
+			[]string{`the permissions "create_role", "view_audit_log", which you do not hold`}},
+		{"no roles hold nothing", nil, []Permission{ViewUser}, RuleNoEscalation, []string{`"view_user"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkRule(t, "CheckGrant", CheckGrant(tt.held, tt.granted), tt.rule, tt.want...)
+		})
+	}
+	for _, d := range TenantManagement().Permissions {
+		if !IsTenantManagement(d.Name) {
+			t.Errorf("IsTenantManagement(%q) = false", d.Name)
+		}
+	}
+	if IsTenantManagement("view_dashboard") {
+		t.Error(`IsTenantManagement("view_dashboard") = true`)
+	}
+}

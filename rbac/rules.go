@@ -23,6 +23,7 @@ const (
 	RuleMappingIncomplete         = "mapping-incomplete"
 	RuleGroupMappedOnce           = "group-mapped-once"
 	RuleRoleOneGroupPerConnection = "role-one-group-per-connection"
+	RuleNoEscalation              = "no-escalation"
 )
 
 // MaxNameLength is the most characters (runes) a role or permission set name may have.

@@ -135,8 +135,11 @@ func asError(err error) *Error {
 	var re *rbac.RuleError
 	if errors.As(err, &re) {
 		status := http.StatusBadRequest
-		if rbacConflicts[re.Rule] {
+		switch {
+		case rbacConflicts[re.Rule]:
 			status = http.StatusConflict
+		case re.Rule == rbac.RuleNoEscalation:
+			status = http.StatusForbidden
 		}
 		return &Error{Status: status, Rule: re.Rule, Message: re.Message, cause: err}
 	}

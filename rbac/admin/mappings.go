@@ -170,6 +170,10 @@ func (h *Handler) handleSetMapping(w http.ResponseWriter, r *http.Request) error
 		if err := checkMapping(ctx, tx, conn, rbac.MappingChange{RoleID: ro.ID, ConnectionID: conn.ID, GroupID: g.ID}, g); err != nil {
 			return err
 		}
+		// Mapping a group hands the role to its members (the caller may be one of them).
+		if err := checkRoleGrant(ctx, tx, p.tenantID(), []string{ro.ID}); err != nil {
+			return err
+		}
 		if err := lockGroups(ctx, tx, conn, g.ID, prev); err != nil {
 			return err
 		}

@@ -127,6 +127,9 @@ func (h *Handler) handleCreatePermissionSet(w http.ResponseWriter, r *http.Reque
 	}
 	actor := h.actor(r)
 	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+		if err := checkGrant(ctx, tx, ps.Permissions); err != nil {
+			return err
+		}
 		if err := tx.CreatePermissionSet(ctx, ps); err != nil {
 			return nameTaken(err, "permission set", ps.Name)
 		}
@@ -162,6 +165,9 @@ func (h *Handler) handleUpdatePermissionSet(w http.ResponseWriter, r *http.Reque
 		}
 		ps = before
 		if err := req.apply(h.cfg.Catalog, &ps); err != nil {
+			return err
+		}
+		if err := checkGrant(ctx, tx, added(before.Permissions, ps.Permissions)); err != nil {
 			return err
 		}
 		ps.UpdatedAt = now

@@ -178,6 +178,13 @@ func (h *Handler) handleCreateRole(w http.ResponseWriter, r *http.Request) error
 		if err := req.apply(ctx, tx, &ro); err != nil {
 			return err
 		}
+		perms, err := setPermissions(ctx, tx, ro.TenantID, ro.PermissionSetIDs)
+		if err != nil {
+			return err
+		}
+		if err := checkGrant(ctx, tx, perms); err != nil {
+			return err
+		}
 		if err := tx.CreateRole(ctx, ro); err != nil {
 			return nameTaken(err, "role", ro.Name)
 		}
@@ -216,6 +223,9 @@ func (h *Handler) handleUpdateRole(w http.ResponseWriter, r *http.Request) error
 		ro := before
 		ro.PermissionSetIDs = slices.Clone(before.PermissionSetIDs)
 		if err := req.apply(ctx, tx, &ro); err != nil {
+			return err
+		}
+		if err := checkSetsGrant(ctx, tx, ro.TenantID, before.PermissionSetIDs, ro.PermissionSetIDs); err != nil {
 			return err
 		}
 		ro.UpdatedAt = now

@@ -303,6 +303,9 @@ func (h *Handler) handleCreateUser(w http.ResponseWriter, r *http.Request) error
 		if err != nil {
 			return err
 		}
+		if err := checkRoleGrant(ctx, tx, p.tenantID(), roles); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			var ce *storage.ConflictError
 			if errors.As(err, &ce) && ce.Constraint == storage.UniqueUserName {
@@ -505,6 +508,9 @@ func (h *Handler) setManualRoles(ctx context.Context, tx storage.Tx, actor Actor
 	}
 	if u.Auth == storage.AuthPassword && len(want)+others == 0 {
 		return invalid(rbac.RuleUserNeedsRole, "%s user %q needs at least one role; to take away their access, deactivate them", u.Kind, u.UserName)
+	}
+	if err := checkRoleGrant(ctx, tx, u.TenantID, grant); err != nil {
+		return err
 	}
 	return assignManual(ctx, tx, actor, u.TenantID, u.ID, grant, revoke, now)
 }

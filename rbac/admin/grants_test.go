@@ -1,0 +1,85 @@
+package admin
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rollcall/rollcall/rbac"
+	"github.com/rollcall/rollcall/storage"
+)
+
+// Ensure no administrator can hand out tenant-management permissions they do not hold, by any
+// of the four ways a permission reaches a user, and that a refusal changes nothing; and that
+// application permissions and what the caller holds pass.
+func TestNoEscalation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s storage.Store) {
+		e := newEnv(t, s)
+		tenantAdmin, business := e.roleID(e.admin, "Tenant Administrator"), e.roleID(e.admin, "Business User")
+		adminSet, businessSet := e.setID(e.admin, "tenant_admin"), e.setID(e.admin, "business_user")
+		refused := func(c caller, method, path string, body any, missing ...string) {
+			t.Helper()
+			r := e.do(c, method, path, body)
+			if r.status != 403 || r.rule() != rbac.RuleNoEscalation {
+				t.Errorf("%s %s: %d %s, want 403 %s", method, path, r.status, r.body, rbac.RuleNoEscalation)
+				return
+			}
+			for _, m := range missing {
+				if !strings.Contains(r.message(), `"`+m+`"`) {
+					t.Errorf("%s %s: message %q does not name %q", method, path, r.message(), m)
+				}
+			}
+		}
+		const pw = "Str0ng!Passw0rd"
+
+		// Assigning roles: a user manager holds no role-management permissions.
+		mgr := e.callerWith(e.tenant, "user manager", rbac.ViewUser, rbac.CreateUser, rbac.EditUser, rbac.AssignRole, rbac.ViewRole)
+		refused(mgr, "POST", "/api/v1/users", map[string]any{"email": "boss@acme.example", "kind": "service", "password": pw,
+			"roles": []string{business, tenantAdmin}}, "create_role", "manage_idp", "view_audit_log")
+		if r := e.do(e.admin, "GET", "/api/v1/users?filter=boss", nil); strings.Contains(string(r.body), "boss@acme.example") {
+			t.Errorf("a refused create left the user: %s", r.body)
+		}
+		e.must(mgr, 201, "POST", "/api/v1/users", map[string]any{"email": "analyst@acme.example", "kind": "human", "password": pw,
+			"roles": []string{business}})
+		refused(mgr, "PATCH", "/api/v1/users/"+mgr.userID, map[string]any{"roles": []string{tenantAdmin}}, "delete_role")
+		if got := e.user(mgr.userID); len(got.Roles) != 1 || got.Roles[0].ID == tenantAdmin {
+			t.Errorf("the manager's roles after a refused change: %+v", got.Roles)
+		}
+
+		// Putting permission sets in roles.
+		roler := e.callerWith(e.tenant, "role editor", rbac.ViewRole, rbac.CreateRole, rbac.EditRole, rbac.ViewPermissionSet)
+		refused(roler, "POST", "/api/v1/roles", map[string]any{"name": "Shadow admin", "permission_set_ids": []string{adminSet}}, "manage_idp")
+		var ro roleJSON
+		e.must(roler, 201, "POST", "/api/v1/roles", map[string]any{"name": "Analysts", "permission_set_ids": []string{businessSet}}).decode(t, &ro)
+		refused(roler, "PATCH", "/api/v1/roles/"+ro.ID, map[string]any{"permission_set_ids": []string{businessSet, adminSet}}, "assign_role")
+		// A change that adds nothing is not a grant, whatever the role holds.
+		e.must(roler, 200, "PATCH", "/api/v1/roles/"+tenantAdmin, map[string]any{"description": "Runs the tenant"})
+		e.must(roler, 200, "PATCH", "/api/v1/roles/"+ro.ID, map[string]any{"permission_set_ids": []string{}})
+
+		// Putting permissions in permission sets.
+		setter := e.callerWith(e.tenant, "set editor", rbac.ViewPermissionSet, rbac.CreatePermissionSet, rbac.EditPermissionSet)
+		refused(setter, "POST", "/api/v1/permission-sets", map[string]any{"name": "sneaky", "permissions": []string{"view_datamap", "manage_idp"}}, "manage_idp")
+		refused(setter, "POST", "/api/v1/permission-sets", map[string]any{"name": "sneakier", "permissions": []string{rbac.TenantManagementArea}}, "create_user")
+		refused(setter, "PATCH", "/api/v1/permission-sets/"+businessSet, map[string]any{"permissions": []string{"view_datamap", "view_audit_log"}}, "view_audit_log")
+		e.must(setter, 201, "POST", "/api/v1/permission-sets", map[string]any{"name": "dashboards", "permissions": []string{"view_datamap", "edit_permission_set"}})
+		e.must(setter, 200, "PATCH", "/api/v1/permission-sets/"+adminSet, map[string]any{"description": "everything"})
+
+		// Mapping an IdP group to a role hands the role to the group's members.
+		conn, token := e.connection(e.admin, "okta", storage.KindOkta)
+		g := e.scimGroup(token, "Engineering")
+		idp := e.callerWith(e.tenant, "idp admin", rbac.ManageIdP, rbac.ViewRole)
+		refused(idp, "PUT", "/api/v1/roles/"+tenantAdmin+"/mappings/"+conn.ID, map[string]any{"group_id": g}, "create_user")
+		e.must(idp, 200, "PUT", "/api/v1/roles/"+business+"/mappings/"+conn.ID, map[string]any{"group_id": g})
+
+		// The refusals left no trace but their answers; the Tenant Administrator may do it all.
+		for _, c := range []caller{mgr, roler, setter, idp} {
+			for _, ev := range e.auditEvents("actor=" + c.userID) {
+				if ev.Action == "admin.user.create" && strings.Contains(string(ev.After), "boss@") ||
+					ev.Action == "admin.role.create" && strings.Contains(string(ev.After), "Shadow") ||
+					ev.Action == "admin.permission_set.create" && strings.Contains(string(ev.After), "sneak") {
+					t.Errorf("audit event of a refused change: %+v", ev)
+				}
+			}
+		}
+		e.must(e.admin, 201, "POST", "/api/v1/roles", map[string]any{"name": "Second admin", "permission_set_ids": []string{adminSet}})
+	})
+}
