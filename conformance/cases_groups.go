@@ -204,3 +204,25 @@ func testGroupRename(e *env) {
 		e.t.Errorf("displayName is caseExact false (RFC 7643 §4.2): the upper-cased name must find the group\n%s", l.resp)
 	}
 }
+
+// Ensure PUT /Groups/{id} replaces the group (RFC 7644 §3.5.1): the name as sent and exactly
+// the members listed; a PUT without members leaves none; an id in the body is no change.
+func testGroupReplace(e *env) {
+	u := e.users(3)
+	id := str(e.createGroup(unique("Conformance PutBefore"), u[0], u[1]), "id")
+	name := unique("Conformance PutAfter")
+	r := e.do(http.MethodPut, groupPath(id), map[string]any{
+		"schemas": []any{urnGroup}, "id": id, "displayName": name, "members": memberValues(u[1], u[2]),
+	})
+	e.mustStatus(r, http.StatusOK)
+	e.checkSCIMContentType(r)
+	if m := e.object(r); str(m, "id") != id || str(m, "displayName") != name {
+		e.t.Errorf("PUT: want the group %s named %q\n%s", id, name, r)
+	}
+	e.wantMembers(id, "PUT with members [u1, u2] on [u0, u1]", u[1], u[2])
+	e.mustStatus(e.do(http.MethodPut, groupPath(id), map[string]any{"schemas": []any{urnGroup}, "displayName": name}), http.StatusOK)
+	e.wantMembers(id, "PUT without members")
+	if g := e.get(groupPath(id)); str(g, "displayName") != name {
+		e.t.Errorf("GET after PUT: want displayName %q, got %s", name, brief(g))
+	}
+}

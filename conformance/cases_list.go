@@ -64,6 +64,15 @@ func testFilterOperators(e *env) {
 		{fmt.Sprintf("meta.lastModified gt %q and %s", before, sw), []string{A, B, C}},
 		{fmt.Sprintf("meta.lastModified lt %q and %s", before, sw), nil},
 		{fmt.Sprintf("meta.created ge %q and %s", before, sw), []string{A, B, C}},
+		// Attribute names ignore case (RFC 7644 §3.4.2.2), as Entra's mixed-case filters need.
+		{fmt.Sprintf("UserName eq %q", p+"-alice"), []string{A}},
+		{fmt.Sprintf(`EMAILS[TYPE eq "work"].VALUE eq %q`, p+"-bob@work.example.com"), []string{B}},
+		// Entra's on-demand provisioning looks a user up by id.
+		{fmt.Sprintf("id eq %q", A), []string{A}},
+		// Entra's delta reads: seven fractional digits, a window closed at both ends.
+		{fmt.Sprintf("meta.lastModified ge %q and meta.lastModified le %q and %s",
+			created.Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.0000000Z"),
+			created.Add(24*time.Hour).UTC().Format("2006-01-02T15:04:05.0000000Z"), sw), []string{A, B, C}},
 	}
 	for _, tc := range cases {
 		path := filterPath("/Users", tc.filter, "count", "100")

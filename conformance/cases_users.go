@@ -300,3 +300,41 @@ func testUserApplicationJSON(e *env) {
 	}
 	e.checkSCIMContentType(r)
 }
+
+// Ensure a user needs a userName, on POST and on PUT (RFC 7643 §4.1.1: userName is required),
+// and that a refused PUT changes nothing.
+func testUserRequiresUserName(e *env) {
+	body := newUser(map[string]any{"displayName": "No User Name"})
+	delete(body, "userName")
+	r := e.do(http.MethodPost, "/Users", body)
+	if r.Status == http.StatusCreated && str(r.JSON, "id") != "" {
+		e.cleanupDelete(userPath(str(r.JSON, "id")))
+	}
+	e.wantError(r, http.StatusBadRequest, "")
+	u := e.createUser(newUser(map[string]any{"displayName": "Keep Me"}))
+	id := str(u, "id")
+	put := map[string]any{"schemas": []any{urnUser}, "displayName": "Lost My Name", "active": true}
+	e.wantError(e.do(http.MethodPut, userPath(id), put), http.StatusBadRequest, "")
+	if g := e.get(userPath(id)); str(g, "userName") != u["userName"] || str(g, "displayName") != "Keep Me" {
+		e.t.Errorf("a refused PUT must change nothing, got %s", brief(g))
+	}
+}
+
+// Ensure PUT ignores attributes it does not know, as POST does: a misspelled attribute is not
+// stored, and the attribute it failed to name is gone (PUT replaces).
+func testUserReplaceIgnoresUnknown(e *env) {
+	u := e.createUser(newUser(map[string]any{"title": "Engineer"}))
+	id := str(u, "id")
+	put := map[string]any{
+		"schemas": []any{urnUser}, "userName": u["userName"], "active": true,
+		"titel": "Manager", "conformanceUnknownAttr": "ignored",
+	}
+	r := e.do(http.MethodPut, userPath(id), put)
+	e.mustStatus(r, http.StatusOK)
+	g := e.get(userPath(id))
+	for _, k := range []string{"title", "titel", "conformanceUnknownAttr"} {
+		if present(g, k) {
+			e.t.Errorf("after a PUT naming %q: want no %s, got %s", "titel", k, brief(g))
+		}
+	}
+}

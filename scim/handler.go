@@ -108,7 +108,44 @@ func NewHandler(cfg Config) (*Handler, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := canonicalURLPath(r.URL.Path); p != r.URL.Path {
+		r2 := *r
+		u := *r.URL
+		u.Path = p
+		if u.RawPath != "" {
+			u.RawPath = canonicalURLPath(u.RawPath)
+		}
+		r2.URL = &u
+		r = &r2
+	}
+	h.router.ServeHTTP(w, r)
+}
+
+// endpointNames are the SCIM endpoints, in their canonical spelling.
+var endpointNames = []string{"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me"}
+
+// canonicalURLPath spells the endpoint of a SCIM path as RFC 7644 does and drops a trailing
+// slash: /scim/v2/users/ is /scim/v2/Users. Clients written against lenient servers send
+// both (Microsoft's SCIM test collection does), and no other resource could be meant.
+func canonicalURLPath(p string) string {
+	rest, ok := strings.CutPrefix(p, Prefix+"/")
+	if !ok || rest == "" {
+		return p
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	seg, tail, hasTail := strings.Cut(rest, "/")
+	for _, name := range endpointNames {
+		if strings.EqualFold(seg, name) {
+			seg = name
+			break
+		}
+	}
+	if hasTail {
+		return Prefix + "/" + seg + "/" + tail
+	}
+	return Prefix + "/" + seg
+}
 
 func (h *Handler) now() time.Time { return h.cfg.Now().UTC().Truncate(time.Microsecond) }
 

@@ -266,3 +266,23 @@ func TestTokenCache_Revocation(t *testing.T) {
 		}
 	}
 }
+
+// Ensure endpoint names match ignoring case and a trailing slash is ignored, and that nothing
+// else is: an unknown endpoint is still 404.
+func TestEndpointSpelling(t *testing.T) {
+	e := newEnv(t)
+	uid := e.mustCreate("/Users", user("alice"))
+	for _, path := range []string{"/users", "/Users/", "/USERS/" + uid, "/users/" + uid + "/", "/groups", "/serviceproviderconfig", "/Schemas/"} {
+		if r := e.do("GET", path, nil); r.status != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, r.status, r.raw)
+		}
+	}
+	if r := e.do("POST", "/users", user("bob")); r.status != http.StatusCreated || !strings.Contains(r.header.Get("Location"), Prefix+"/Users/") {
+		t.Errorf("POST /users: %d, Location %q", r.status, r.header.Get("Location"))
+	}
+	for _, path := range []string{"/userz", "/", "/Users//x", "/Users/" + uid + "/extra"} {
+		if r := e.do("GET", path, nil); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, r.status)
+		}
+	}
+}
