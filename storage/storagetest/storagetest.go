@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -503,6 +504,35 @@ func testIndexPaging(t *testing.T, s storage.Store) {
 	page, err = s.Users(ctx, f.scope, storage.Query{Limit: 5, Offset: 1, SortBy: storage.FieldUserName, Descending: true})
 	if err != nil || !slices.Equal(userIDs(page.Items), []string{"user23", "user22", "user21", "user20", "user19"}) {
 		t.Errorf("sorted desc page: %v, %v", userIDs(page.Items), err)
+	}
+	// Offsets in seq order, against a slice of the same rows: filtered (with a subquery of
+	// the filter's own), descending, and past the end.
+	odd := storage.Or{
+		Left:  storage.Compare{Field: storage.FieldUserName, Op: storage.OpEw, Value: "1"},
+		Right: storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "nobody@example.com"}},
+	}
+	var ones []string
+	for _, u := range all {
+		if strings.HasSuffix(u.UserName, "1") {
+			ones = append(ones, u.UserName)
+		}
+	}
+	rev := slices.Clone(userIDs(all))
+	slices.Reverse(rev)
+	for _, tc := range []struct {
+		name string
+		q    storage.Query
+		want []string
+	}{
+		{"filtered", storage.Query{Filter: odd, Offset: 1, Limit: 2}, ones[1:3]},
+		{"descending", storage.Query{Descending: true, Offset: 3, Limit: 4}, rev[3:7]},
+		{"last rows", storage.Query{Offset: 23, Limit: 10}, userIDs(all)[23:]},
+		{"past the end", storage.Query{Offset: 25, Limit: 10}, nil},
+	} {
+		page, err := s.Users(ctx, f.scope, tc.q)
+		if err != nil || !slices.Equal(userIDs(page.Items), tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, userIDs(page.Items), err, tc.want)
+		}
 	}
 }
 
