@@ -98,6 +98,17 @@ func TestBadInput(t *testing.T) {
 		{"no such endpoint", "GET", "/Widgets", nil, nil, 404, "", ""},
 		{"bulk", "POST", "/Bulk", `{}`, nil, 501, "", "Bulk"},
 		{"method not allowed", "PATCH", "/Users", patch(op("add", "title", "x")), nil, 405, "", "PATCH"},
+		// A ';' makes net/url drop the parameter: the filter must not silently become none.
+		{"semicolon in a filter", "GET", "/Users?filter=" + strings.ReplaceAll(q(`userName eq "a;b"`), "%3B", ";"), nil, nil, 400, typeInvalidValue, "%3B"},
+		{"query not UTF-8", "GET", "/Users?filter=%ff", nil, nil, 400, typeInvalidValue, "UTF-8"},
+		{"query with NUL", "GET", "/Users?filter=" + q("userName eq \"a\x00\""), nil, nil, 400, typeInvalidValue, "NUL"},
+		{"id with NUL", "GET", "/Users/%00", nil, nil, 404, "", "no SCIM resource"},
+		{"id not UTF-8", "PATCH", "/Users/%ff", patch(op("replace", "title", "x")), nil, 404, "", "no SCIM resource"},
+		// The library decodes PUT and DELETE paths twice: %252D must not reach the user.
+		{"PUT doubly encoded id", "PUT", "/Users/" + strings.Replace(uid, "-", "%252D", 1), user("bjensen", "title", "hijacked"), nil, 404, "", "no SCIM resource"},
+		{"DELETE doubly encoded id", "DELETE", "/Users/" + strings.Replace(uid, "-", "%252D", 1), nil, nil, 404, "", "no SCIM resource"},
+		{"POST with NUL", "POST", "/Users", `{"schemas":["` + userURN + `"],"userName":"nul\u0000user"}`, nil, 400, typeInvalidValue, "NUL"},
+		{"PATCH with NUL", "PATCH", "/Users/" + uid, patch(op("replace", "title", "a\x00b")), nil, 400, typeInvalidValue, "NUL"},
 	}
 	e.mustCreate("/Users", user("bjensen2"))
 	audits++

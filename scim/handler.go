@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim"
 	"github.com/gorilla/mux"
@@ -109,6 +111,10 @@ func NewHandler(cfg Config) (*Handler, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkURL(r); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if p := canonicalURLPath(r.URL.Path); p != r.URL.Path {
 		r2 := *r
 		u := *r.URL
@@ -120,6 +126,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = &r2
 	}
 	h.router.ServeHTTP(w, r)
+}
+
+// checkURL refuses, before anything reads them, a path no resource can have and a query that
+// would be misread: text that is not UTF-8 or holds NUL (which PostgreSQL cannot compare); a
+// '%' left after decoding (ids never hold one, and the library decodes the path of PUT and
+// DELETE a second time, so /Users/a%252Db would reach user "a-b"); and a query string net/url
+// cannot parse, whose parameters it would silently drop (a ';' in a filter would drop the
+// filter and list everyone).
+func checkURL(r *http.Request) *Error {
+	if !cleanText(r.URL.Path) || strings.ContainsRune(r.URL.Path, '%') {
+		return errorf(http.StatusNotFound, "", "There is no SCIM resource at this path.")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return badRequest(typeInvalidValue, "The query string cannot be read: send ';' as %%3B and '%%' as %%25.")
+	}
+	for k, vs := range q {
+		for _, v := range append(vs, k) {
+			if !cleanText(v) {
+				return badRequest(typeInvalidValue, "A query parameter is not valid UTF-8 text or holds NUL.")
+			}
+		}
+	}
+	return nil
+}
+
+// cleanText reports whether s is UTF-8 without NUL: text both stores keep as sent.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// hasNULEscape reports whether a JSON text holds a \u0000 escape, the only way a NUL reaches
+// a decoded string.
+func hasNULEscape(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
 }
 
 // endpointNames are the SCIM endpoints, in their canonical spelling.

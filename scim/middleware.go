@@ -33,6 +33,10 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body could not be read."))
 			return
 		}
+		if hasNULEscape(body) {
+			h.writeError(w, r, badRequest(typeInvalidValue, "The request body holds a NUL character (\\u0000), which no attribute may contain."))
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)

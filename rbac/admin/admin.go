@@ -11,9 +11,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -110,7 +112,53 @@ func NewHandler(cfg Config) (*Handler, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkURL(r); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.router.ServeHTTP(w, r)
+}
+
+// checkURL refuses, before anything reads them, a path or query that no record could match
+// or that would be misread: text that is not UTF-8 or holds NUL (which PostgreSQL cannot
+// compare), and a query string net/url cannot parse, whose parameters it would silently
+// drop (a ';' in a value).
+func checkURL(r *http.Request) *Error {
+	if !cleanText(r.URL.Path) {
+		return errorf(http.StatusNotFound, ruleNotFound, "nothing is at this path (it is not valid UTF-8 text)")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return invalid(ruleInvalidParameter, "the query string cannot be read: send ';' as %%3B and '%%' as %%25")
+	}
+	for k, vs := range q {
+		for _, v := range append(vs, k) {
+			if !cleanText(v) {
+				return invalid(ruleInvalidParameter, "query parameter %q is not valid UTF-8 text (or holds NUL)", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
+}
+
+// cleanText reports whether s is UTF-8 without NUL: text both stores keep as sent.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// hasNULEscape reports whether a JSON text holds a \u0000 escape, the only way a NUL reaches
+// a decoded string.
+func hasNULEscape(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
+}
 
 // Route returns the route template a request matches ("/api/v1/users/{id}"), for metrics and
 // logs that must not carry ids.

@@ -43,7 +43,14 @@ func TestBadInput(t *testing.T) {
 		{"bad kind", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "ldap"}, "", 400, ruleConnectionKind, `"ldap"`},
 		{"http issuer", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://idp.example"}}, "", 400, ruleOIDCSettings, "https"},
 		{"no openid scope", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"scopes": []string{"email"}}}, "", 400, ruleOIDCSettings, "openid"},
-		{"bad org group", "POST", "/api/v1/users", map[string]any{"email": "o@acme.example", "kind": "service", "password": testPassword, "roles": []string{bu}, "org_group": "a\x00b"}, "", 400, ruleInvalidParameter, "org_group"},
+		{"bad org group", "POST", "/api/v1/users", map[string]any{"email": "o@acme.example", "kind": "service", "password": testPassword, "roles": []string{bu}, "org_group": "a\x01b"}, "", 400, ruleInvalidParameter, "org_group"},
+		{"NUL in a body", "POST", "/api/v1/users", map[string]any{"email": "o@acme.example", "kind": "service", "password": testPassword, "roles": []string{bu}, "org_group": "a\x00b"}, "", 400, ruleInvalidJSON, "NUL"},
+		{"NUL in a group name", "PUT", "/api/v1/roles/" + bu + "/mappings/nope", map[string]any{"group": "\x00"}, "", 400, ruleInvalidJSON, "NUL"},
+		{"semicolon in a parameter", "GET", "/api/v1/users?q=nobody;x", nil, "", 400, ruleInvalidParameter, "%3B"},
+		{"parameter not UTF-8", "GET", "/api/v1/audit?actor=%ff", nil, "", 400, ruleInvalidParameter, `"actor"`},
+		{"parameter with NUL", "GET", "/api/v1/users?connection=%00", nil, "", 400, ruleInvalidParameter, `"connection"`},
+		{"id not UTF-8", "GET", "/api/v1/users/%ff", nil, "", 404, ruleNotFound, "UTF-8"},
+		{"id with NUL", "DELETE", "/api/v1/roles/%00", nil, "", 404, ruleNotFound, "UTF-8"},
 		{"empty patch", "PATCH", "/api/v1/users/" + a.userID, `{}`, "", 400, ruleNothingToChange, "nothing"},
 		{"unknown parameter", "GET", "/api/v1/users?actve=false", nil, "", 400, ruleInvalidParameter, `"actve"`},
 		{"bad limit", "GET", "/api/v1/users?limit=0", nil, "", 400, ruleInvalidParameter, "limit"},
@@ -137,4 +144,24 @@ func TestStoreFailures(t *testing.T) {
 	}
 	fs.raw.Store(false)
 	e.must(e.admin, 200, "GET", "/api/v1/roles", nil)
+}
+
+// Ensure credentials no user can have (NUL, not UTF-8) are wrong credentials, on both backends.
+func TestCredentialsNotText(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s storage.Store) {
+		e := newEnv(t, s)
+		for _, email := range []string{"a\x00@acme.example", "a\xff@acme.example"} {
+			r := e.request("GET", "/api/v1/me", nil, basic(email, testPassword))
+			if r.status != 401 || r.rule() != ruleInvalidCredentials {
+				t.Errorf("Basic %q: %d %s", email, r.status, r.body)
+			}
+		}
+		r := e.request("GET", "/api/v1/me", nil, func(r *http.Request) {
+			r.SetBasicAuth(e.admin.email, "x")
+			r.Header.Set(TenantHeader, "acme\xff")
+		})
+		if r.status != 401 || r.rule() != ruleInvalidCredentials {
+			t.Errorf("tenant not UTF-8: %d %s", r.status, r.body)
+		}
+	})
 }

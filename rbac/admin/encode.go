@@ -37,6 +37,9 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid(ruleBodyRequired, "a JSON request body is required")
 	}
+	if hasNULEscape(body) {
+		return invalid(ruleInvalidJSON, "the request body holds a NUL character (\\u0000), which no field may contain")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
