@@ -65,7 +65,26 @@ func CheckGrant(held Permissions, granted []Permission) error {
 	if len(missing) > 1 {
 		what = "the permissions " + strings.Join(quoted(missing), ", ") + ", which you do not hold"
 	}
-	return ruleErrorf(RuleNoEscalation, "this would hand out %s: an administrator can grant only the tenant-management permissions they have", what)
+	return ruleErrorf(RuleNoEscalation, "this would hand out or take away %s: an administrator can grant or withdraw only the tenant-management permissions they have", what)
+}
+
+// CheckPowerOver checks that an administrator holding held may change or remove a user
+// holding target (their roles, activity, password, or the user itself): only someone who
+// holds every tenant-management permission the user holds may, so that a narrow permission
+// (edit_user, assign_role, delete_user) cannot take over or lock out a stronger administrator.
+func CheckPowerOver(held Permissions, userName string, target []Permission) error {
+	var missing []string
+	for _, p := range target {
+		if IsTenantManagement(p) && !held[p] && !slices.Contains(missing, string(p)) {
+			missing = append(missing, string(p))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return ruleErrorf(RuleOutranked, "%s holds tenant-management permissions you do not (%s); only an administrator who holds them can change or remove this user",
+		userName, strings.Join(quoted(missing), ", "))
 }
 
 func quoted(ss []string) []string {

@@ -93,3 +93,12 @@ func TestCheckGrant(t *testing.T) {
 		t.Error(`IsTenantManagement("view_dashboard") = true`)
 	}
 }
+
+// Ensure only a holder of every tenant-management permission of a user may act on them.
+func TestCheckPowerOver(t *testing.T) {
+	userAdmin := Permissions{ViewUser: true, EditUser: true, AssignRole: true}
+	checkRule(t, "equal power", CheckPowerOver(userAdmin, "u", []Permission{ViewUser, EditUser}), "")
+	checkRule(t, "application permissions", CheckPowerOver(nil, "u", []Permission{"view_datamap"}), "")
+	checkRule(t, "stronger user", CheckPowerOver(userAdmin, "root@acme.example", []Permission{ViewUser, ManageIdP, CreateRole, ManageIdP}),
+		RuleOutranked, `root@acme.example holds`, `"create_role", "manage_idp"`)
+}

@@ -24,6 +24,7 @@ const (
 	RuleGroupMappedOnce           = "group-mapped-once"
 	RuleRoleOneGroupPerConnection = "role-one-group-per-connection"
 	RuleNoEscalation              = "no-escalation"
+	RuleOutranked                 = "outranked"
 )
 
 // MaxNameLength is the most characters (runes) a role or permission set name may have.

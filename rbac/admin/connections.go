@@ -255,6 +255,10 @@ func (h *Handler) handleUpdateConnection(w http.ResponseWriter, r *http.Request)
 		if err != nil {
 			return notFoundAs(err, "connection", id)
 		}
+		// Its sign-in settings and mapping switch decide who holds the roles mapped on it.
+		if err := checkConnectionControl(ctx, tx, before.TenantID, before.ID); err != nil {
+			return err
+		}
 		c := before
 		c.OIDC.Scopes = slices.Clone(before.OIDC.Scopes)
 		req.apply(&c)

@@ -138,7 +138,7 @@ func asError(err error) *Error {
 		switch {
 		case rbacConflicts[re.Rule]:
 			status = http.StatusConflict
-		case re.Rule == rbac.RuleNoEscalation:
+		case re.Rule == rbac.RuleNoEscalation || re.Rule == rbac.RuleOutranked:
 			status = http.StatusForbidden
 		}
 		return &Error{Status: status, Rule: re.Rule, Message: re.Message, cause: err}

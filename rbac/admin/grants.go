@@ -19,16 +19,54 @@ func checkGrant(ctx context.Context, r storage.Reader, granted []rbac.Permission
 	if !slices.ContainsFunc(granted, rbac.IsTenantManagement) {
 		return nil
 	}
+	held, err := callerPermissions(ctx, r)
+	if err != nil {
+		return err
+	}
+	return rbac.CheckGrant(held, granted)
+}
+
+func callerPermissions(ctx context.Context, r storage.Reader) (rbac.Permissions, error) {
 	p := principalFrom(ctx)
 	perms, err := r.Permissions(ctx, p.tenantID(), p.userID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	held := make(rbac.Permissions, len(perms))
 	for _, perm := range perms {
 		held[perm] = true
 	}
-	return rbac.CheckGrant(held, granted)
+	return held, nil
+}
+
+// checkPowerOver checks that the caller may change or remove user u (rbac.CheckPowerOver).
+func checkPowerOver(ctx context.Context, r storage.Reader, u storage.User) error {
+	target, err := r.Permissions(ctx, u.TenantID, u.ID)
+	if err != nil || !slices.ContainsFunc(target, rbac.IsTenantManagement) {
+		return err
+	}
+	held, err := callerPermissions(ctx, r)
+	if err != nil {
+		return err
+	}
+	return rbac.CheckPowerOver(held, u.UserName, target)
+}
+
+// checkConnectionControl checks that the caller may control connection c: its tokens push
+// members into the groups mapped on it, and its sign-in settings decide who signs in as
+// whom, so controlling it confers every role mapped on it.
+func checkConnectionControl(ctx context.Context, r storage.Reader, tenantID, connectionID string) error {
+	roles, err := r.Roles(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	var mapped []string
+	for _, ro := range roles {
+		if slices.ContainsFunc(ro.Mappings, func(m storage.RoleMapping) bool { return m.ConnectionID == connectionID }) {
+			mapped = append(mapped, ro.ID)
+		}
+	}
+	return checkRoleGrant(ctx, r, tenantID, mapped)
 }
 
 // setPermissions returns the permissions of the permission sets ids of the tenant (a set
@@ -77,11 +115,17 @@ func checkRoleGrant(ctx context.Context, r storage.Reader, tenantID string, ids 
 	return checkGrant(ctx, r, perms)
 }
 
-// added returns the permissions of after that before lacks.
-func added(before, after []rbac.Permission) []rbac.Permission {
+// changed returns the permissions in one of before and after but not the other: what a
+// change to a role or permission set hands out or takes away from its holders.
+func changed(before, after []rbac.Permission) []rbac.Permission {
 	var out []rbac.Permission
 	for _, p := range after {
 		if !slices.Contains(before, p) {
+			out = append(out, p)
+		}
+	}
+	for _, p := range before {
+		if !slices.Contains(after, p) {
 			out = append(out, p)
 		}
 	}
@@ -89,7 +133,7 @@ func added(before, after []rbac.Permission) []rbac.Permission {
 }
 
 // checkSetsGrant checks that the caller may change a role's permission sets from before to
-// after: the permissions the change adds go to every holder of the role.
+// after: the permissions the change adds or removes change every holder of the role.
 func checkSetsGrant(ctx context.Context, r storage.Reader, tenantID string, before, after []string) error {
 	if slices.Equal(before, after) {
 		return nil
@@ -102,5 +146,5 @@ func checkSetsGrant(ctx context.Context, r storage.Reader, tenantID string, befo
 	if err != nil {
 		return err
 	}
-	return checkGrant(ctx, r, added(was, now))
+	return checkGrant(ctx, r, changed(was, now))
 }

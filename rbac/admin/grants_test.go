@@ -38,12 +38,38 @@ func TestNoEscalation(t *testing.T) {
 		if r := e.do(e.admin, "GET", "/api/v1/users?filter=boss", nil); strings.Contains(string(r.body), "boss@acme.example") {
 			t.Errorf("a refused create left the user: %s", r.body)
 		}
+		var analyst userDetailJSON
 		e.must(mgr, 201, "POST", "/api/v1/users", map[string]any{"email": "analyst@acme.example", "kind": "human", "password": pw,
-			"roles": []string{business}})
-		refused(mgr, "PATCH", "/api/v1/users/"+mgr.userID, map[string]any{"roles": []string{tenantAdmin}}, "delete_role")
-		if got := e.user(mgr.userID); len(got.Roles) != 1 || got.Roles[0].ID == tenantAdmin {
-			t.Errorf("the manager's roles after a refused change: %+v", got.Roles)
+			"roles": []string{business}}).decode(t, &analyst)
+		refused(mgr, "PATCH", "/api/v1/users/"+analyst.ID, map[string]any{"roles": []string{tenantAdmin}}, "delete_role")
+		if got := e.user(analyst.ID); len(got.Roles) != 1 || got.Roles[0].ID != business {
+			t.Errorf("the analyst's roles after a refused change: %+v", got.Roles)
 		}
+		if r := e.do(mgr, "PATCH", "/api/v1/users/"+mgr.userID, map[string]any{"roles": []string{business}}); r.status != 409 || r.rule() != ruleSelfLockout {
+			t.Errorf("changing one's own roles: %d %s", r.status, r.body)
+		}
+
+		// Acting on a stronger user: take over, lock out or remove an administrator.
+		outranked := func(c caller, method, path string, body any) {
+			t.Helper()
+			if r := e.do(c, method, path, body); r.status != 403 || r.rule() != rbac.RuleOutranked || !strings.Contains(r.message(), `"manage_idp"`) {
+				t.Errorf("%s %s: %d %s, want 403 %s", method, path, r.status, r.body, rbac.RuleOutranked)
+			}
+		}
+		admin := "/api/v1/users/" + e.admin.userID
+		outranked(mgr, "POST", admin+"/password", map[string]any{"password": "Takeover1!x"})
+		outranked(mgr, "PATCH", admin, map[string]any{"active": false})
+		outranked(mgr, "PATCH", admin, map[string]any{"roles": []string{business}})
+		deleter := e.callerWith(e.tenant, "deleter", rbac.ViewUser, rbac.DeleteUser)
+		outranked(deleter, "DELETE", admin, nil)
+		if got := e.user(e.admin.userID); !got.Active || len(got.Roles) != 1 || got.Roles[0].ID != tenantAdmin {
+			t.Errorf("the administrator after refused changes: %+v", got)
+		}
+		e.must(e.admin, 200, "GET", "/api/v1/me", nil) // the password still works, the token too
+		// Users no stronger than the caller are theirs to manage.
+		e.must(mgr, 200, "PATCH", "/api/v1/users/"+analyst.ID, map[string]any{"active": false})
+		e.must(mgr, 204, "POST", "/api/v1/users/"+analyst.ID+"/password", map[string]any{"password": "An0ther!Passw0rd"})
+		e.must(deleter, 204, "DELETE", "/api/v1/users/"+analyst.ID, nil)
 
 		// Putting permission sets in roles.
 		roler := e.callerWith(e.tenant, "role editor", rbac.ViewRole, rbac.CreateRole, rbac.EditRole, rbac.ViewPermissionSet)
@@ -51,7 +77,9 @@ func TestNoEscalation(t *testing.T) {
 		var ro roleJSON
 		e.must(roler, 201, "POST", "/api/v1/roles", map[string]any{"name": "Analysts", "permission_set_ids": []string{businessSet}}).decode(t, &ro)
 		refused(roler, "PATCH", "/api/v1/roles/"+ro.ID, map[string]any{"permission_set_ids": []string{businessSet, adminSet}}, "assign_role")
-		// A change that adds nothing is not a grant, whatever the role holds.
+		// Taking sets away from holders is refused as granting them is; a change of anything
+		// else is not a grant, whatever the role holds.
+		refused(roler, "PATCH", "/api/v1/roles/"+tenantAdmin, map[string]any{"permission_set_ids": []string{}}, "manage_idp")
 		e.must(roler, 200, "PATCH", "/api/v1/roles/"+tenantAdmin, map[string]any{"description": "Runs the tenant"})
 		e.must(roler, 200, "PATCH", "/api/v1/roles/"+ro.ID, map[string]any{"permission_set_ids": []string{}})
 
@@ -62,6 +90,7 @@ func TestNoEscalation(t *testing.T) {
 		refused(setter, "PATCH", "/api/v1/permission-sets/"+businessSet, map[string]any{"permissions": []string{"view_datamap", "view_audit_log"}}, "view_audit_log")
 		e.must(setter, 201, "POST", "/api/v1/permission-sets", map[string]any{"name": "dashboards", "permissions": []string{"view_datamap", "edit_permission_set"}})
 		e.must(setter, 200, "PATCH", "/api/v1/permission-sets/"+adminSet, map[string]any{"description": "everything"})
+		refused(setter, "PATCH", "/api/v1/permission-sets/"+adminSet, map[string]any{"permissions": []string{"view_permission_set", "create_permission_set", "edit_permission_set"}}, "manage_idp")
 
 		// Mapping an IdP group to a role hands the role to the group's members.
 		conn, token := e.connection(e.admin, "okta", storage.KindOkta)
@@ -69,6 +98,14 @@ func TestNoEscalation(t *testing.T) {
 		idp := e.callerWith(e.tenant, "idp admin", rbac.ManageIdP, rbac.ViewRole)
 		refused(idp, "PUT", "/api/v1/roles/"+tenantAdmin+"/mappings/"+conn.ID, map[string]any{"group_id": g}, "create_user")
 		e.must(idp, 200, "PUT", "/api/v1/roles/"+business+"/mappings/"+conn.ID, map[string]any{"group_id": g})
+		e.must(idp, 201, "POST", "/api/v1/connections/"+conn.ID+"/tokens", nil)
+		// Once a connection confers an administrator role, controlling it is administering:
+		// its tokens push members into the mapped group, its sign-in says who is who.
+		admins := e.scimGroup(token, "IT Admins")
+		e.must(e.admin, 200, "PUT", "/api/v1/roles/"+tenantAdmin+"/mappings/"+conn.ID, map[string]any{"group_id": admins})
+		refused(idp, "POST", "/api/v1/connections/"+conn.ID+"/tokens", nil, "create_user")
+		refused(idp, "PATCH", "/api/v1/connections/"+conn.ID, map[string]any{"oidc": map[string]any{"issuer": "https://evil.example"}}, "create_user")
+		e.must(e.admin, 201, "POST", "/api/v1/connections/"+conn.ID+"/tokens", nil)
 
 		// The refusals left no trace but their answers; the Tenant Administrator may do it all.
 		for _, c := range []caller{mgr, roler, setter, idp} {

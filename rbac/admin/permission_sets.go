@@ -167,7 +167,7 @@ func (h *Handler) handleUpdatePermissionSet(w http.ResponseWriter, r *http.Reque
 		if err := req.apply(h.cfg.Catalog, &ps); err != nil {
 			return err
 		}
-		if err := checkGrant(ctx, tx, added(before.Permissions, ps.Permissions)); err != nil {
+		if err := checkGrant(ctx, tx, changed(before.Permissions, ps.Permissions)); err != nil {
 			return err
 		}
 		ps.UpdatedAt = now

@@ -86,6 +86,10 @@ func (h *Handler) handleCreateSCIMToken(w http.ResponseWriter, r *http.Request) 
 	var s string
 	var tk storage.Token
 	err = h.store.Tx(ctx, func(tx storage.Tx) error {
+		// A token pushes members into the groups mapped on the connection.
+		if err := checkConnectionControl(ctx, tx, c.TenantID, c.ID); err != nil {
+			return err
+		}
 		s, tk, err = IssueSCIMToken(ctx, tx, c, now, actor)
 		return err
 	})

@@ -418,6 +418,9 @@ func (h *Handler) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 	if req.Active != nil && !*req.Active && id == p.userID {
 		return conflict(ruleSelfLockout, "you cannot deactivate yourself; another administrator must")
 	}
+	if req.Roles != nil && id == p.userID {
+		return conflict(ruleSelfLockout, "you cannot change your own roles; another administrator must")
+	}
 	now, actor := h.now(), h.actor(r)
 	err := h.store.Tx(ctx, func(tx storage.Tx) error {
 		u, err := tx.LockUser(ctx, p.scope(), id)
@@ -427,6 +430,11 @@ func (h *Handler) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 		for _, v := range []*string{req.Email, req.UserName} {
 			if v != nil && *v != u.UserName {
 				return invalid(ruleEmailImmutable, "the user name (email) %q cannot be changed; create a new user instead", u.UserName)
+			}
+		}
+		if u.ID != p.userID {
+			if err := checkPowerOver(ctx, tx, u); err != nil {
+				return err
 			}
 		}
 		if req.Roles != nil {
@@ -547,6 +555,11 @@ func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) er
 		if u.Auth != storage.AuthPassword {
 			return conflict(ruleNoPassword, "user %q signs in through their identity provider and has no password here", u.UserName)
 		}
+		if u.ID != p.userID {
+			if err := checkPowerOver(ctx, tx, u); err != nil {
+				return err
+			}
+		}
 		u.PasswordHash, u.Version, u.UpdatedAt = hash, u.Version+1, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
@@ -577,6 +590,9 @@ func (h *Handler) handleDeleteUser(w http.ResponseWriter, r *http.Request) error
 		u, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, "user", id)
+		}
+		if err := checkPowerOver(ctx, tx, u); err != nil {
+			return err
 		}
 		as, err := tx.UserRoles(ctx, u.TenantID, u.ID)
 		if err != nil {
