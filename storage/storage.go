@@ -127,6 +127,9 @@ type Reader interface {
 	Permissions(ctx context.Context, tenantID, userID string) ([]rbac.Permission, error)
 	// HasPermission reports whether one of the user's roles grants p.
 	HasPermission(ctx context.Context, tenantID, userID string, p rbac.Permission) (bool, error)
+	// HasActiveHolder reports whether an active user of the tenant holds every permission of
+	// perms (none: true).
+	HasActiveHolder(ctx context.Context, tenantID string, perms []rbac.Permission) (bool, error)
 	// PreviewRoleSync computes, without changing anything, the role changes SyncRoles would
 	// make for every user of the connection if the connection's mappings were changed by
 	// override (nil: as they are; GroupID "": the role's mapping removed). It returns at most

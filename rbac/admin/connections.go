@@ -250,7 +250,7 @@ func (h *Handler) handleUpdateConnection(w http.ResponseWriter, r *http.Request)
 	}
 	now, actor := h.now(), h.actor(r)
 	var out connectionJSON
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		before, err := tx.Connection(ctx, p.tenantID(), id)
 		if err != nil {
 			return notFoundAs(err, "connection", id)
@@ -294,7 +294,7 @@ func (h *Handler) handleUpdateConnection(w http.ResponseWriter, r *http.Request)
 		}
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.connection.update", "connection", c.ID,
 			connectionAudit(before), connectionAudit(c), d))
-	})
+	}))
 	if err != nil {
 		return err
 	}

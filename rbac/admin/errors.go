@@ -82,6 +82,7 @@ const (
 	ruleUnknownPermissionSet = "unknown-permission-set"
 	ruleUnknownGroup         = "unknown-group"
 	ruleSelfLockout          = "self-lockout"
+	ruleLastAdministrator    = "last-administrator"
 	ruleMappingNotFound      = "mapping-not-found"
 	ruleConnectionKind       = "invalid-connection-kind"
 	ruleOIDCSettings         = "invalid-oidc-settings"

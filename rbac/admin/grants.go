@@ -148,3 +148,28 @@ func checkSetsGrant(ctx context.Context, r storage.Reader, tenantID string, befo
 	}
 	return checkGrant(ctx, r, changed(was, now))
 }
+
+// keepAdministrator wraps a transaction of the admin API: a change that leaves the tenant
+// with no active user holding every tenant-management permission, where it had one, is
+// refused (409 last-administrator), so that no administrator, however strong, can lock the
+// tenant out of its own administration. A tenant that splits those permissions among users
+// on purpose is not held to it. Changes an identity provider pushes over SCIM are the IdP's
+// to make and are not checked.
+func keepAdministrator(ctx context.Context, tenantID string, fn func(storage.Tx) error) func(storage.Tx) error {
+	all := rbac.Catalog{Areas: []rbac.Area{rbac.TenantManagement()}}.Permissions()
+	return func(tx storage.Tx) error {
+		had, err := tx.HasActiveHolder(ctx, tenantID, all)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil || !had {
+			return err
+		}
+		has, err := tx.HasActiveHolder(ctx, tenantID, all)
+		if err != nil || has {
+			return err
+		}
+		return conflict(ruleLastAdministrator,
+			"this would leave the tenant without an active user holding every tenant-management permission; give them to another user first")
+	}
+}

@@ -120,3 +120,39 @@ func TestNoEscalation(t *testing.T) {
 		e.must(e.admin, 201, "POST", "/api/v1/roles", map[string]any{"name": "Second admin", "permission_set_ids": []string{adminSet}})
 	})
 }
+
+// Ensure no change through the API, however strong its caller, leaves the tenant without an
+// active user holding every tenant-management permission.
+func TestLastAdministrator(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s storage.Store) {
+		e := newEnv(t, s)
+		tenantAdmin, adminSet := e.roleID(e.admin, "Tenant Administrator"), e.setID(e.admin, "tenant_admin")
+		last := func(c caller, method, path string, body any) {
+			t.Helper()
+			if r := e.do(c, method, path, body); r.status != 409 || r.rule() != ruleLastAdministrator {
+				t.Errorf("%s %s: %d %s, want 409 %s", method, path, r.status, r.body, ruleLastAdministrator)
+			}
+		}
+		last(e.admin, "PATCH", "/api/v1/permission-sets/"+adminSet, map[string]any{"permissions": []string{"view_user"}})
+		last(e.admin, "PATCH", "/api/v1/roles/"+tenantAdmin, map[string]any{"permission_set_ids": []string{}})
+		second := e.freshAdmin(e.tenant, "second")
+		last(second, "PATCH", "/api/v1/permission-sets/"+adminSet, map[string]any{"permissions": []string{"view_user"}})
+		// With two administrators, either may remove the other, but not the last.
+		e.must(second, 200, "PATCH", "/api/v1/users/"+e.admin.userID, map[string]any{"active": false})
+		e.must(e.admin, 401, "GET", "/api/v1/me", nil) // deactivation ended the session
+		third := e.callerWith(e.tenant, "helper", rbac.ViewUser, rbac.EditUser, rbac.DeleteUser, rbac.AssignRole, rbac.ViewRole)
+		if r := e.do(third, "DELETE", "/api/v1/users/"+second.userID, nil); r.status != 403 {
+			t.Errorf("a weaker user deleting the last administrator: %d %s", r.status, r.body)
+		}
+		e.must(second, 200, "PATCH", "/api/v1/users/"+e.admin.userID, map[string]any{"active": true})
+		e.must(second, 204, "DELETE", "/api/v1/users/"+e.admin.userID, nil)
+		last(second, "PATCH", "/api/v1/roles/"+tenantAdmin, map[string]any{"permission_set_ids": []string{}})
+		var me struct {
+			Permissions []rbac.Permission `json:"permissions"`
+		}
+		e.must(second, 200, "GET", "/api/v1/me", nil).decode(t, &me)
+		if len(me.Permissions) != len(rbac.TenantManagement().Permissions) {
+			t.Errorf("the last administrator's permissions: %v", me.Permissions)
+		}
+	})
+}

@@ -152,7 +152,7 @@ func (h *Handler) handleSetMapping(w http.ResponseWriter, r *http.Request) error
 	}
 	now, actor := h.now(), h.actor(r)
 	out := mappingResultJSON{RoleID: roleID, ConnectionID: connID}
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		ro, conn, err := roleAndConnection(ctx, tx, p.tenantID(), roleID, connID)
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func (h *Handler) handleSetMapping(w http.ResponseWriter, r *http.Request) error
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.role.mapping.set", "role", ro.ID,
 			mappingAudit(conn.ID, prev), mappingAudit(conn.ID, g.ID),
 			map[string]any{"group_name": g.DisplayName, "synced": conn.GroupMapping, "granted": out.Granted, "revoked": out.Revoked}))
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (h *Handler) handleDeleteMapping(w http.ResponseWriter, r *http.Request) er
 	roleID, connID := mux.Vars(r)["id"], mux.Vars(r)["connection_id"]
 	now, actor := h.now(), h.actor(r)
 	out := mappingResultJSON{RoleID: roleID, ConnectionID: connID, Changed: true}
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		ro, conn, err := roleAndConnection(ctx, tx, p.tenantID(), roleID, connID)
 		if err != nil {
 			return err
@@ -256,7 +256,7 @@ func (h *Handler) handleDeleteMapping(w http.ResponseWriter, r *http.Request) er
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.role.mapping.delete", "role", ro.ID,
 			mappingAudit(conn.ID, prev), nil,
 			map[string]any{"synced": conn.GroupMapping, "granted": out.Granted, "revoked": out.Revoked}))
-	})
+	}))
 	if err != nil {
 		return err
 	}

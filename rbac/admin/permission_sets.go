@@ -158,7 +158,7 @@ func (h *Handler) handleUpdatePermissionSet(w http.ResponseWriter, r *http.Reque
 	}
 	now, actor := h.now(), h.actor(r)
 	var ps storage.PermissionSet
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		before, err := tx.PermissionSet(ctx, p.tenantID(), id)
 		if err != nil {
 			return notFoundAs(err, "permission set", id)
@@ -176,7 +176,7 @@ func (h *Handler) handleUpdatePermissionSet(w http.ResponseWriter, r *http.Reque
 		}
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.permission_set.update", "permission_set", ps.ID,
 			permissionSetAudit(before), permissionSetAudit(ps), nil))
-	})
+	}))
 	if err != nil {
 		return err
 	}

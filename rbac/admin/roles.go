@@ -215,7 +215,7 @@ func (h *Handler) handleUpdateRole(w http.ResponseWriter, r *http.Request) error
 		return invalid(ruleNothingToChange, "the body names nothing to change (name, description, permission_set_ids)")
 	}
 	now, actor := h.now(), h.actor(r)
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		before, err := tx.Role(ctx, p.tenantID(), id)
 		if err != nil {
 			return notFoundAs(err, "role", id)
@@ -233,7 +233,7 @@ func (h *Handler) handleUpdateRole(w http.ResponseWriter, r *http.Request) error
 			return nameTaken(err, "role", ro.Name)
 		}
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.role.update", "role", id, roleAudit(before), roleAudit(ro), nil))
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -422,7 +422,7 @@ func (h *Handler) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 		return conflict(ruleSelfLockout, "you cannot change your own roles; another administrator must")
 	}
 	now, actor := h.now(), h.actor(r)
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		u, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, "user", id)
@@ -462,7 +462,7 @@ func (h *Handler) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 			detail = map[string]bool{"sessions_ended": true}
 		}
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.user.update", "user", u.ID, userAudit(before), userAudit(u), detail))
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -586,7 +586,7 @@ func (h *Handler) handleDeleteUser(w http.ResponseWriter, r *http.Request) error
 		return conflict(ruleSelfLockout, "you cannot delete yourself; another administrator must")
 	}
 	now, actor := h.now(), h.actor(r)
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.store.Tx(ctx, keepAdministrator(ctx, p.tenantID(), func(tx storage.Tx) error {
 		u, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, "user", id)
@@ -607,7 +607,7 @@ func (h *Handler) handleDeleteUser(w http.ResponseWriter, r *http.Request) error
 		}
 		return tx.AppendAudit(ctx, actor.event(p.tenantID(), now, "admin.user.delete", "user", id, userAudit(u), nil,
 			map[string]any{"roles": roles}))
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,28 @@ func testPermissionSetsAndRoles(t *testing.T, s storage.Store) {
 	if ok, _ := s.HasPermission(ctx, other.tenant.ID, u.ID, "create_user"); ok {
 		t.Error("a permission granted through another tenant")
 	}
+	// An active holder of every permission asked, across the user's roles and sets.
+	holder := func(tenantID string, perms ...rbac.Permission) bool {
+		t.Helper()
+		ok, err := s.HasActiveHolder(ctx, tenantID, perms)
+		if err != nil {
+			t.Fatalf("HasActiveHolder: %v", err)
+		}
+		return ok
+	}
+	if !holder(f.tenant.ID, "create_user", "view_role", "view_user", "view_user") || !holder(f.tenant.ID) {
+		t.Error("HasActiveHolder: alice holds these")
+	}
+	if holder(f.tenant.ID, "create_user", "delete_user") || holder(other.tenant.ID, "view_user") {
+		t.Error("HasActiveHolder: nobody active holds these")
+	}
+	u.Active, u.Version = false, 2
+	mustTx(t, s, func(tx storage.Tx) error { return tx.UpdateUser(ctx, u) })
+	if holder(f.tenant.ID, "view_user") {
+		t.Error("HasActiveHolder counted a deactivated user")
+	}
+	u.Active, u.Version = true, 3
+	mustTx(t, s, func(tx storage.Tx) error { return tx.UpdateUser(ctx, u) })
 	// Changes to a set apply at once to every holder.
 	mustTx(t, s, func(tx storage.Tx) error {
 		admin.Permissions = []rbac.Permission{"delete_user"}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rollcall/rollcall/rbac"
@@ -433,6 +434,28 @@ func (r reader) HasPermission(ctx context.Context, tenantID, userID string, p rb
 	err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 "+effectivePermissions+" AND psp.permission = $3 LIMIT 1) x",
 		userID, tenantID, string(p)).Scan(&n)
 	return n > 0, r.fail("has permission", err)
+}
+
+func (r reader) HasActiveHolder(ctx context.Context, tenantID string, perms []rbac.Permission) (bool, error) {
+	var list []string
+	for _, p := range perms {
+		if !slices.Contains(list, string(p)) {
+			list = append(list, string(p))
+		}
+	}
+	if len(list) == 0 {
+		return true, nil
+	}
+	var b builder
+	b.w(`SELECT count(*) FROM (SELECT ra.user_id FROM role_assignments ra
+		JOIN users u ON u.id = ra.user_id
+		JOIN role_permission_sets rps ON rps.role_id = ra.role_id
+		JOIN permission_set_permissions psp ON psp.permission_set_id = rps.permission_set_id
+		WHERE ra.tenant_id = `, b.arg(tenantID), ` AND u.active = `, b.arg(true), ` AND `, r.in(&b, "psp.permission", list),
+		` GROUP BY ra.user_id HAVING count(DISTINCT psp.permission) = `, b.arg(len(list)), ` LIMIT 1) x`)
+	var n int
+	err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&n)
+	return n > 0, r.fail("active holder", err)
 }
 
 func (r reader) UsersByUserName(ctx context.Context, userName string) ([]storage.User, error) {
