@@ -39,6 +39,8 @@ func TestBadInput(t *testing.T) {
 		{"POST active not a boolean", "POST", "/Users", user("x", "active", "maybe"), nil, 400, typeInvalidValue, "active"},
 		{"POST extension not an object", "POST", "/Users", user("x", enterpriseURN, "eng"), nil, 400, typeInvalidValue, enterpriseURN},
 		{"POST single-valued given a list", "POST", "/Users", user("x", "title", []any{"a", "b"}), nil, 400, typeInvalidValue, "title"},
+		{"POST two primary emails", "POST", "/Users", user("x", "emails", []map[string]any{{"value": "a@example.com", "primary": true}, {"value": "b@example.com", "primary": true}}), nil, 400, typeInvalidValue, "emails"},
+		{"PUT two primary phone numbers", "PUT", "/Users/" + uid, user("bjensen", "phoneNumbers", []map[string]any{{"value": "1", "primary": true}, {"value": "2", "primary": true}}), nil, 400, typeInvalidValue, "phoneNumbers"},
 		{"POST too many emails", "POST", "/Users", user("x", "emails", make([]map[string]any, 101)), nil, 400, typeInvalidValue, "emails"},
 		{"POST duplicate userName", "POST", "/Users", user("BJENSEN"), nil, 409, typeUniqueness, "userName"},
 		{"POST group blank name", "POST", "/Groups", group("  "), nil, 400, typeInvalidValue, "displayName"},

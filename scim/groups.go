@@ -70,6 +70,7 @@ func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 		NormalizedName: rbac.NormalizeGroupName(name), ExternalID: externalID, SCIM: true, Doc: marshalDoc(doc),
 		Version: 1, CreatedAt: now, UpdatedAt: now, LastSeenAt: now,
 	}
+	var added []string
 	err := h.store.Tx(ctx, func(tx storage.Tx) error {
 		existing, err := tx.GroupByName(ctx, p.scope(), rec.NormalizedName)
 		switch {
@@ -90,7 +91,8 @@ func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 		default:
 			return err
 		}
-		added, missing, err := tx.AddMembers(ctx, p.scope(), rec.ID, members)
+		var missing []string
+		added, missing, err = tx.AddMembers(ctx, p.scope(), rec.ID, members)
 		if err != nil {
 			return err
 		}
@@ -107,10 +109,11 @@ func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 	if err != nil {
 		return scim.Resource{}, libraryError(r, err)
 	}
-	if len(members) > 0 && len(members) <= h.cfg.MaxPageSize {
-		// Echo the members a client sent, as it sent them, without reading the group back.
-		list := make([]any, 0, len(members))
-		for _, id := range members {
+	if len(added) > 0 && len(added) <= h.cfg.MaxPageSize {
+		// The members the push stored, as stored: duplicates once, unknown ids and ids of
+		// other connections not at all; without reading the group back.
+		list := make([]any, 0, len(added))
+		for _, id := range added {
 			list = append(list, map[string]any{"value": id})
 		}
 		res["members"] = list

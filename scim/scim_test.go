@@ -286,3 +286,44 @@ func TestEndpointSpelling(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a created group's answer lists the members stored, not the members sent.
+func TestCreateGroupAnswersStoredMembers(t *testing.T) {
+	e := newEnv(t)
+	u1 := e.mustCreate("/Users", user("alice"))
+	r := e.doAs(e.other, "POST", "/Users", user("outsider"))
+	foreign, _ := r.body["id"].(string)
+	if r.status != http.StatusCreated || foreign == "" {
+		t.Fatalf("a user of the other connection: %d %s", r.status, r.raw)
+	}
+	r = e.do("POST", "/Groups", group("Mixed", u1, u1, strings.ToUpper(u1), "garbage", foreign))
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST /Groups: %d %s", r.status, r.raw)
+	}
+	ms, _ := r.body["members"].([]any)
+	if len(ms) != 1 || ms[0].(map[string]any)["value"] != u1 {
+		t.Errorf("members answered = %v, want only %s", r.body["members"], u1)
+	}
+	id, _ := r.body["id"].(string)
+	g := e.do("GET", "/Groups/"+id, nil)
+	if gm, _ := g.body["members"].([]any); len(gm) != 1 {
+		t.Errorf("members stored = %v", g.body["members"])
+	}
+}
+
+// Ensure an attribute that validates to nothing is absent from the answer and the store, not null.
+func TestEmptiedAttributesAreAbsent(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/Users", user("nulls", "emails", map[string]any{"a": 1}, "addresses", map[string]any{"x": 1}))
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST: %d %s", r.status, r.raw)
+	}
+	id, _ := r.body["id"].(string)
+	for _, got := range []response{r, e.do("GET", "/Users/"+id, nil)} {
+		for _, k := range []string{"emails", "addresses"} {
+			if v, ok := got.body[k]; ok {
+				t.Errorf("%s = %v, want it absent: %s", k, v, got.raw)
+			}
+		}
+	}
+}

@@ -21,7 +21,9 @@ var _ scim.ResourceHandler = users{}
 func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, externalID string, active *bool, err *Error) {
 	doc = make(map[string]any, len(attrs))
 	for k, v := range attrs {
-		doc[k] = v
+		if !emptyValue(v) { // an attribute the validator emptied is absent, not null
+			doc[k] = v
+		}
 	}
 	externalID, _ = doc["externalId"].(string)
 	delete(doc, "externalId")
@@ -36,10 +38,35 @@ func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, exter
 	if len(userName) > 512 {
 		return nil, "", "", nil, badRequest(typeInvalidValue, "userName is longer than 512 bytes.")
 	}
+	for k, v := range doc {
+		list, _ := v.([]any)
+		primaries := 0
+		for _, el := range list {
+			if isPrimary(el) {
+				primaries++
+			}
+		}
+		if primaries > 1 {
+			return nil, "", "", nil, badRequest(typeInvalidValue, "At most one of %s may have \"primary\": true (RFC 7643 section 2.4).", k)
+		}
+	}
 	if a, ok := doc["active"].(bool); ok {
 		active = &a
 	}
 	return doc, userName, externalID, active, nil
+}
+
+// emptyValue reports whether v is nothing: nil, or an empty list or object.
+func emptyValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
 }
 
 func marshalDoc(doc map[string]any) json.RawMessage {
