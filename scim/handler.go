@@ -11,6 +11,7 @@ package scim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -225,9 +226,37 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 
 	public := s.NewRoute().Subrouter()
 	public.HandleFunc("/ServiceProviderConfig", h.handleServiceProviderConfig).Methods(http.MethodGet)
-	public.Handle("/Schemas", lib).Methods(http.MethodGet)
+	// The discovery lists are short and fixed: they are answered whole, whatever filter or
+	// paging a client sends (the library would page them into "Resources": null).
+	whole := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := *r
+		u := *r.URL
+		u.RawQuery = ""
+		r2.URL = &u
+		buf := &bufferedWriter{header: http.Header{}}
+		lib.ServeHTTP(buf, &r2)
+		body := buf.body.Bytes()
+		// itemsPerPage is the count of Resources answered (RFC 7644 section 3.4.2), not the
+		// library's page size.
+		var list map[string]any
+		if buf.status == http.StatusOK && json.Unmarshal(body, &list) == nil {
+			rs, _ := list["Resources"].([]any)
+			list["Resources"], list["itemsPerPage"] = append([]any{}, rs...), len(rs)
+			body, _ = json.Marshal(list)
+		}
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		if buf.status == 0 {
+			buf.status = http.StatusOK
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(body)
+	})
+	public.Handle("/Schemas", whole).Methods(http.MethodGet)
 	public.PathPrefix("/Schemas/").Handler(lib).Methods(http.MethodGet)
-	public.Handle("/ResourceTypes", lib).Methods(http.MethodGet)
+	public.Handle("/ResourceTypes", whole).Methods(http.MethodGet)
 	public.PathPrefix("/ResourceTypes/").Handler(lib).Methods(http.MethodGet)
 
 	api := s.NewRoute().Subrouter()

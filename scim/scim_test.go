@@ -327,3 +327,19 @@ func TestEmptiedAttributesAreAbsent(t *testing.T) {
 		}
 	}
 }
+
+// Ensure the discovery lists are answered whole, whatever paging or filter is sent.
+func TestDiscoveryListsWhole(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/Schemas", "/ResourceTypes"} {
+		full := e.doAs("", "GET", path, nil)
+		n, _ := full.body["totalResults"].(float64)
+		for _, q := range []string{"?count=0", "?startIndex=99", `?filter=id%20eq%20"x"`} {
+			r := e.doAs("", "GET", path+q, nil)
+			rs, _ := r.body["Resources"].([]any)
+			if r.status != http.StatusOK || n == 0 || len(rs) != int(n) || r.body["itemsPerPage"] != n {
+				t.Errorf("GET %s%s: %d %s", path, q, r.status, r.raw)
+			}
+		}
+	}
+}
