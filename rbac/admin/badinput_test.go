@@ -32,6 +32,9 @@ func TestBadInput(t *testing.T) {
 		{"syntax", "POST", "/api/v1/roles", `{"name":`, "", 400, ruleInvalidJSON, "truncated"},
 		{"syntax offset", "POST", "/api/v1/roles", `{"name" "x"}`, "", 400, ruleInvalidJSON, "at byte"},
 		{"not an object", "POST", "/api/v1/roles", `["x"]`, "", 400, ruleInvalidJSON, "object"},
+		{"duplicate key", "POST", "/api/v1/permission-sets", `{"name":"X","permissions":["view_table"],"permissions":["manage_idp"]}`, "", 400, ruleInvalidJSON, `"permissions" twice`},
+		{"duplicate key in another case", "POST", "/api/v1/roles", `{"name":"X","Name":"Y"}`, "", 400, ruleInvalidJSON, `"Name" twice`},
+		{"duplicate nested key", "PATCH", "/api/v1/connections/x", `{"oidc":{"issuer":"https://a.example","issuer":"https://b.example"}}`, "", 400, ruleInvalidJSON, `"issuer" twice`},
 		{"two values", "POST", "/api/v1/roles", `{"name":"X"} {}`, "", 400, ruleInvalidJSON, "more than one"},
 		{"empty body", "POST", "/api/v1/roles", ``, "", 400, ruleBodyRequired, "required"},
 		{"missing name", "POST", "/api/v1/roles", `{}`, "", 400, ruleFieldRequired, "name"},
@@ -164,4 +167,24 @@ func TestCredentialsNotText(t *testing.T) {
 			t.Errorf("tenant not UTF-8: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// Ensure duplicateKey finds a key twice in one object only.
+func TestDuplicateKey(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"a":1,"b":2}`:                     "",
+		`{"a":{"x":1},"b":{"x":2}}`:         "",
+		`{"a":[{"x":1},{"x":2}],"x":3}`:     "",
+		`{"a":"a","b":"a"}`:                 "",
+		`{"a":[1,"a"],"b":{"a":"b"}}`:       "",
+		`{"a":1,"A":2}`:                     "A",
+		`{"o":{"k":[],"k":{}}}`:             "k",
+		`{"l":[{"k":1,"m":{"z":1},"k":2}]}`: "k",
+		`not json`:                          "",
+	} {
+		got, dup := duplicateKey([]byte(body))
+		if got != want || dup != (want != "") {
+			t.Errorf("duplicateKey(%s) = %q, %v; want %q", body, got, dup, want)
+		}
+	}
 }

@@ -37,6 +37,9 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid(ruleBodyRequired, "a JSON request body is required")
 	}
+	if key, dup := duplicateKey(body); dup {
+		return invalid(ruleInvalidJSON, "the request body names %q twice (keys are matched ignoring case)", key)
+	}
 	if hasNULEscape(body) {
 		return invalid(ruleInvalidJSON, "the request body holds a NUL character (\\u0000), which no field may contain")
 	}
@@ -135,4 +138,54 @@ func quoteAll(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// duplicateKey finds an object key that appears twice in one object of a JSON text, ignoring
+// case as decoding matches keys: {"roles":[…],"Roles":[…]} would otherwise keep only the
+// last, and the audit trail and the client would disagree on what was asked. A text that is
+// not JSON has none (the decoder reports it).
+func duplicateKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next string token in this object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{object: t == '{', keys: map[string]bool{}, key: t == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.object && top.key {
+				k := strings.ToLower(t)
+				if top.keys[k] {
+					return t, true
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
 }
