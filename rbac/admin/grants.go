@@ -9,10 +9,13 @@ import (
 	"github.com/rollcall/rollcall/storage"
 )
 
-// The checks here keep an administrator from handing out tenant-management permissions they
-// do not hold (rbac.CheckGrant): by assigning a role, mapping an IdP group to a role, or
-// adding permissions to a role or permission set. They read only when a grant includes a
-// tenant-management permission.
+// The checks here keep the power over a tenant where it is: no administrator hands out or
+// takes away tenant-management permissions they do not hold (rbac.CheckGrant), whether by
+// assigning a role, mapping an IdP group to a role, changing a role's sets or a set's
+// permissions, or controlling a connection whose mapped roles hold them; no administrator
+// changes or removes a user stronger than themselves (rbac.CheckPowerOver); and no change
+// leaves the tenant without a full administrator (keepAdministrator). They read only when
+// tenant-management permissions are involved.
 
 // checkGrant checks that the caller of ctx may hand out granted, reading what it holds in r.
 func checkGrant(ctx context.Context, r storage.Reader, granted []rbac.Permission) error {
