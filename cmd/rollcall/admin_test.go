@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/rollcall/rollcall/rbac"
+	"github.com/rollcall/rollcall/rbac/password"
+	"github.com/rollcall/rollcall/storage"
 )
 
 // adminDo calls the admin API as the bootstrap administrator, with HTTP Basic as curl -u does.
@@ -126,6 +132,59 @@ func TestAdminWalkthrough(t *testing.T) {
 		}
 		if code, _ := s.adminDo(t, "DELETE", "/roles/"+rid, nil); code != 204 {
 			t.Errorf("deleting the role nobody holds any more: %d", code)
+		}
+	})
+}
+
+// Ensure `rollcall admin create` gives a locked-out tenant a new administrator, once per
+// email, audited, on both backends.
+func TestAdminCreate(t *testing.T) {
+	backends(t, func(t *testing.T, database string) {
+		newConnection(t, database, "okta", "okta") // provisions the tenant
+		cli := func(args ...string) (string, error) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"rollcall", "admin", "create", "-database", database}, args...), noEnv, nil, &out, &errOut)
+			return out.String(), err
+		}
+		out, err := cli("-tenant", "default", "-email", "ops@acme.example")
+		if err != nil {
+			t.Fatalf("admin create: %v", err)
+		}
+		var na newAdministrator
+		if err := json.Unmarshal([]byte(out), &na); err != nil || na.UserID == "" || na.Email != "ops@acme.example" || password.CheckPolicy(na.Password) != nil {
+			t.Fatalf("admin create printed %q (%v)", out, err)
+		}
+		if _, err := cli("-tenant", "default", "-email", "OPS@acme.example"); err == nil || !strings.Contains(err.Error(), "already has a user") {
+			t.Errorf("a taken email: %v", err)
+		}
+		if _, err := cli("-tenant", "nope", "-email", "x@acme.example"); err == nil || !strings.Contains(err.Error(), `no tenant "nope"`) {
+			t.Errorf("an unknown tenant: %v", err)
+		}
+		st, err := openStore(context.Background(), database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		tn, _ := st.TenantByName(ctx, "default")
+		u, err := st.User(ctx, storage.Scope{TenantID: tn.ID}, na.UserID)
+		if ok, _ := password.Verify(u.PasswordHash, na.Password); err != nil || !ok || !u.Active {
+			t.Errorf("the new administrator: %+v, %v", u, err)
+		}
+		perms, err := st.Permissions(ctx, tn.ID, na.UserID)
+		if err != nil || len(perms) != len(rbac.TenantManagement().Permissions) {
+			t.Errorf("the new administrator's permissions: %v, %v", perms, err)
+		}
+		var actions []string
+		_ = st.AuditEvents(ctx, tn.ID, storage.AuditQuery{TargetID: na.UserID}, func(e storage.AuditEvent) error {
+			if e.ActorID != "rollcall-cli" {
+				t.Errorf("event by %s", e.ActorID)
+			}
+			actions = append(actions, e.Action)
+			return nil
+		})
+		if len(actions) != 2 {
+			t.Errorf("audit of the new administrator: %v, want its creation and its role", actions)
 		}
 	})
 }

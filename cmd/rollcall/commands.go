@@ -81,6 +81,42 @@ func runConnection(ctx context.Context, args []string, getenv func(string) strin
 	})
 }
 
+// newAdministrator is what `rollcall admin create` prints.
+type newAdministrator struct {
+	Tenant   string `json:"tenant"`
+	UserID   string `json:"user_id"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// runAdmin is the operator's way back into a tenant no administrator can sign in to.
+func runAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(stderr, "usage: rollcall admin create --tenant T --email E")
+		return errUsage
+	}
+	var c config
+	fs := newFlags("admin create", getenv, stderr, &c)
+	tenant := fs.String("tenant", "default", "the tenant's name")
+	email := fs.String("email", "", "the new administrator's email, free in the tenant (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("--email is required")
+	}
+	return withStore(ctx, &c, func(p provisioner) error {
+		id, pw, err := admin.CreateAdministrator(ctx, p.store, *tenant, *email, p.now(), cliActor)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("there is no tenant %q", *tenant)
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, newAdministrator{Tenant: *tenant, UserID: id, Email: *email, Password: pw})
+	})
+}
+
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const use = "usage: rollcall token rotate|revoke|list --tenant T --connection N [--id TOKEN_ID]"
 	if len(args) == 0 {

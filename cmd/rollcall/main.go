@@ -42,6 +42,7 @@ Usage:
   rollcall token rotate          --tenant T --connection N
   rollcall token revoke          --tenant T --connection N --id TOKEN_ID
   rollcall token list            --tenant T --connection N
+  rollcall admin create          --tenant T --email E (a new administrator, for when none can sign in)
   rollcall conformance           --url SCIM_BASE_URL --token TOKEN [--other-token TOKEN]
   rollcall load                  --url SCIM_BASE_URL --token TOKEN [--scenario …] (see -h)
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runConnection(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, getenv, stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, rest, getenv, stdout, stderr)
 	case "load":

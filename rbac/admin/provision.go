@@ -196,6 +196,51 @@ func EnsureBootstrapAdmin(ctx context.Context, store storage.Store, tenantName, 
 	return true, "", nil
 }
 
+// CreateAdministrator creates a local service user holding the tenant's Tenant Administrator
+// role (or another role granting the whole tenant-management area), with a generated
+// password it returns for the caller to show once. It is the operator's way back in when no
+// administrator can sign in (a forgotten password, or the identity provider removed the last
+// administrator from a mapped group), so it does not ask whether the tenant has one. The
+// email must be free in the tenant.
+func CreateAdministrator(ctx context.Context, store storage.Store, tenantName, email string, now time.Time, actor Actor) (userID, pw string, err error) {
+	if err := rbac.CheckEmail(email); err != nil {
+		return "", "", err
+	}
+	t, err := store.TenantByName(ctx, tenantName)
+	if err != nil {
+		return "", "", fmt.Errorf("tenant %q: %w", tenantName, err)
+	}
+	pw = generatePassword()
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return "", "", err
+	}
+	u := storage.User{ID: storage.NewID(), TenantID: t.ID, Kind: storage.UserService, Auth: storage.AuthPassword,
+		UserName: email, Email: email, Active: true, PasswordHash: hash, Version: 1, CreatedAt: now, UpdatedAt: now}
+	err = store.Tx(ctx, func(tx storage.Tx) error {
+		roleID, err := administratorRole(ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			var ce *storage.ConflictError
+			if errors.As(err, &ce) && ce.Constraint == storage.UniqueUserName {
+				return fmt.Errorf("tenant %q already has a user named %q; choose another email", tenantName, email)
+			}
+			return err
+		}
+		if err := tx.AppendAudit(ctx, actor.event(t.ID, now, "admin.user.create", "user", u.ID, nil, userAudit(u),
+			map[string]string{"reason": "administrator created by an operator"})); err != nil {
+			return err
+		}
+		return assignManual(ctx, tx, actor, t.ID, u.ID, []string{roleID}, nil, now)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return u.ID, pw, nil
+}
+
 // hasAdministrator reports whether some user of the tenant holds a role that grants
 // assign_role.
 func hasAdministrator(ctx context.Context, r storage.Reader, tenantID string) (bool, error) {
