@@ -130,6 +130,10 @@ type Reader interface {
 	// HasActiveHolder reports whether an active user of the tenant holds every permission of
 	// perms (none: true).
 	HasActiveHolder(ctx context.Context, tenantID string, perms []rbac.Permission) (bool, error)
+	// ConnectionPermissions is the part in among of the union of the effective permissions
+	// of the connection's users: what controlling the connection (its tokens can change and
+	// delete those users) reaches. It reads from the holders of among, not from every user.
+	ConnectionPermissions(ctx context.Context, tenantID, connectionID string, among []rbac.Permission) ([]rbac.Permission, error)
 	// PreviewRoleSync computes, without changing anything, the role changes SyncRoles would
 	// make for every user of the connection if the connection's mappings were changed by
 	// override (nil: as they are; GroupID "": the role's mapping removed). It returns at most
@@ -156,6 +160,10 @@ type Tx interface {
 	// ends: concurrent readers proceed, a change to the connection (its group-mapping switch)
 	// waits, so work that depends on the switch cannot race it.
 	LockConnection(ctx context.Context, tenantID, id string) (Connection, error)
+	// LockTenant holds the tenant's row lock until the transaction ends (ErrNotFound for no
+	// such tenant): transactions that must each see the other's effects, such as the admin
+	// API's check that a tenant keeps an administrator, take turns.
+	LockTenant(ctx context.Context, tenantID string) error
 	UpdateConnection(ctx context.Context, c Connection) error
 	CreateToken(ctx context.Context, t Token, secretHash []byte) error
 	// RevokeToken marks a token revoked at the given time; revoking twice is not an error.

@@ -178,6 +178,8 @@ func TestDuplicateKey(t *testing.T) {
 		`{"a":"a","b":"a"}`:                 "",
 		`{"a":[1,"a"],"b":{"a":"b"}}`:       "",
 		`{"a":1,"A":2}`:                     "A",
+		`{"description":1,"deſcription":2}`: "deſcription",
+		`{"kind":1,"\u212aind":2}`:          "\u212aind",
 		`{"o":{"k":[],"k":{}}}`:             "k",
 		`{"l":[{"k":1,"m":{"z":1},"k":2}]}`: "k",
 		`not json`:                          "",

@@ -141,7 +141,7 @@ func quoteAll(ss []string) string {
 }
 
 // duplicateKey finds an object key that appears twice in one object of a JSON text, ignoring
-// case as decoding matches keys: {"roles":[…],"Roles":[…]} would otherwise keep only the
+// case as decoding matches keys (Unicode simple folding: "ſ" is "s", the Kelvin sign "k"): {"roles":[…],"Roles":[…]} would otherwise keep only the
 // last, and the audit trail and the client would disagree on what was asked. A text that is
 // not JSON has none (the decoder reports it).
 func duplicateKey(body []byte) (string, bool) {
@@ -175,7 +175,7 @@ func duplicateKey(body []byte) (string, bool) {
 			continue
 		case string:
 			if top != nil && top.object && top.key {
-				k := strings.ToLower(t)
+				k := foldKey(t)
 				if top.keys[k] {
 					return t, true
 				}
@@ -188,4 +188,19 @@ func duplicateKey(body []byte) (string, bool) {
 			top.key = true
 		}
 	}
+}
+
+// foldKey maps each rune of s to the least rune of its simple case folding orbit, so that
+// foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b), the matching encoding/json
+// applies to object keys.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }

@@ -69,7 +69,22 @@ func checkConnectionControl(ctx context.Context, r storage.Reader, tenantID, con
 			mapped = append(mapped, ro.ID)
 		}
 	}
-	return checkRoleGrant(ctx, r, tenantID, mapped)
+	perms, err := rolePermissions(ctx, r, tenantID, mapped)
+	if err != nil {
+		return err
+	}
+	// Its tokens also change and delete its users, whatever roles they hold and however
+	// they got them.
+	held, err := r.ConnectionPermissions(ctx, tenantID, connectionID, tenantManagement())
+	if err != nil {
+		return err
+	}
+	return checkGrant(ctx, r, append(perms, held...))
+}
+
+// tenantManagement is every permission of the built-in tenant-management area.
+func tenantManagement() []rbac.Permission {
+	return rbac.Catalog{Areas: []rbac.Area{rbac.TenantManagement()}}.Permissions()
 }
 
 // setPermissions returns the permissions of the permission sets ids of the tenant (a set
@@ -159,8 +174,12 @@ func checkSetsGrant(ctx context.Context, r storage.Reader, tenantID string, befo
 // on purpose is not held to it. Changes an identity provider pushes over SCIM are the IdP's
 // to make and are not checked.
 func keepAdministrator(ctx context.Context, tenantID string, fn func(storage.Tx) error) func(storage.Tx) error {
-	all := rbac.Catalog{Areas: []rbac.Area{rbac.TenantManagement()}}.Permissions()
+	all := tenantManagement()
 	return func(tx storage.Tx) error {
+		// Changes that could each leave the other administrator last take turns.
+		if err := tx.LockTenant(ctx, tenantID); err != nil {
+			return err
+		}
 		had, err := tx.HasActiveHolder(ctx, tenantID, all)
 		if err != nil {
 			return err

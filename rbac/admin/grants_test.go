@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rollcall/rollcall/rbac"
@@ -105,7 +107,22 @@ func TestNoEscalation(t *testing.T) {
 		e.must(e.admin, 200, "PUT", "/api/v1/roles/"+tenantAdmin+"/mappings/"+conn.ID, map[string]any{"group_id": admins})
 		refused(idp, "POST", "/api/v1/connections/"+conn.ID+"/tokens", nil, "create_user")
 		refused(idp, "PATCH", "/api/v1/connections/"+conn.ID, map[string]any{"oidc": map[string]any{"issuer": "https://evil.example"}}, "create_user")
+		refused(idp, "DELETE", "/api/v1/roles/"+tenantAdmin+"/mappings/"+conn.ID, nil, "create_user")
+		var tokens listJSON[tokenJSON]
+		e.must(e.admin, 200, "GET", "/api/v1/connections/"+conn.ID+"/tokens", nil).decode(t, &tokens)
+		refused(idp, "DELETE", "/api/v1/connections/"+conn.ID+"/tokens/"+tokens.Items[0].ID, nil, "create_user")
 		e.must(e.admin, 201, "POST", "/api/v1/connections/"+conn.ID+"/tokens", nil)
+
+		// A connection's tokens change and delete its users: one whose user holds an
+		// administrator role by hand is as much out of reach as one with a mapped role.
+		var c2 connectionJSON
+		e.must(idp, 201, "POST", "/api/v1/connections", map[string]any{"name": "side", "kind": "generic"}).decode(t, &c2)
+		var tk newTokenJSON
+		e.must(idp, 201, "POST", "/api/v1/connections/"+c2.ID+"/tokens", nil).decode(t, &tk)
+		x := e.scimUser(tk.Token, "x@acme.example")
+		e.must(e.admin, 200, "PATCH", "/api/v1/users/"+x, map[string]any{"roles": []string{tenantAdmin}})
+		refused(idp, "PATCH", "/api/v1/connections/"+c2.ID, map[string]any{"group_mapping": true}, "create_user")
+		refused(idp, "POST", "/api/v1/connections/"+c2.ID+"/tokens", nil, "create_user")
 
 		// The refusals left no trace but their answers; the Tenant Administrator may do it all.
 		for _, c := range []caller{mgr, roler, setter, idp} {
@@ -153,6 +170,45 @@ func TestLastAdministrator(t *testing.T) {
 		e.must(second, 200, "GET", "/api/v1/me", nil).decode(t, &me)
 		if len(me.Permissions) != len(rbac.TenantManagement().Permissions) {
 			t.Errorf("the last administrator's permissions: %v", me.Permissions)
+		}
+	})
+}
+
+// Ensure two administrators deactivating each other at the same moment cannot both succeed.
+func TestLastAdministratorConcurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s storage.Store) {
+		e := newEnv(t, s)
+		for round := range 8 {
+			a := e.freshAdmin(e.tenant, fmt.Sprintf("a%d", round))
+			b := e.freshAdmin(e.tenant, fmt.Sprintf("b%d", round))
+			// Only a and b are active full administrators this round.
+			for _, u := range []caller{e.admin} {
+				e.must(a, 200, "PATCH", "/api/v1/users/"+u.userID, map[string]any{"active": false})
+			}
+			var wg sync.WaitGroup
+			codes := make([]int, 2)
+			for i, pair := range [][2]caller{{a, b}, {b, a}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes[i] = e.do(pair[0], "PATCH", "/api/v1/users/"+pair[1].userID, map[string]any{"active": false}).status
+				}()
+			}
+			wg.Wait()
+			if codes[0] == 200 && codes[1] == 200 {
+				t.Fatalf("round %d: both administrators deactivated each other", round)
+			}
+			ok, err := s.HasActiveHolder(t.Context(), e.tenant.ID, tenantManagement())
+			if err != nil || !ok {
+				t.Fatalf("round %d: no active administrator left (%v); answers %v", round, err, codes)
+			}
+			// Back to one administrator the next round starts from.
+			e.admin = e.freshAdmin(e.tenant, fmt.Sprintf("admin%d", round))
+			for _, c := range []caller{a, b} {
+				if r := e.do(e.admin, "DELETE", "/api/v1/users/"+c.userID, nil); r.status != 204 {
+					t.Fatalf("round %d: cleanup: %d %s", round, r.status, r.body)
+				}
+			}
 		}
 	})
 }

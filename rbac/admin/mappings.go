@@ -243,6 +243,11 @@ func (h *Handler) handleDeleteMapping(w http.ResponseWriter, r *http.Request) er
 		if prev == "" {
 			return errorf(http.StatusNotFound, ruleMappingNotFound, "role %q has no mapping on connection %q", ro.Name, conn.Name)
 		}
+		// Unmapping takes the role from the group's members: as much a change of who holds
+		// its permissions as mapping it.
+		if err := checkRoleGrant(ctx, tx, p.tenantID(), []string{ro.ID}); err != nil {
+			return err
+		}
 		if err := lockGroups(ctx, tx, conn, prev); err != nil {
 			return err
 		}

@@ -113,6 +113,10 @@ func (h *Handler) handleRevokeSCIMToken(w http.ResponseWriter, r *http.Request) 
 	}
 	now, actor := h.now(), h.actor(r)
 	err = h.store.Tx(ctx, func(tx storage.Tx) error {
+		// Cutting off a connection's provisioning is controlling it too.
+		if err := checkConnectionControl(ctx, tx, c.TenantID, c.ID); err != nil {
+			return err
+		}
 		return RevokeSCIMToken(ctx, tx, c, mux.Vars(r)["token_id"], now, actor)
 	})
 	if err != nil {

@@ -90,6 +90,18 @@ func testPermissionSetsAndRoles(t *testing.T, s storage.Store) {
 	if holder(f.tenant.ID, "create_user", "delete_user") || holder(other.tenant.ID, "view_user") {
 		t.Error("HasActiveHolder: nobody active holds these")
 	}
+	// What the connection's users hold, among the permissions asked.
+	cp, err := s.ConnectionPermissions(ctx, f.tenant.ID, f.conn.ID, []rbac.Permission{"view_user", "create_user", "delete_user"})
+	if err != nil || !slices.Equal(cp, []rbac.Permission{"create_user", "view_user"}) {
+		t.Errorf("ConnectionPermissions = %v, %v", cp, err)
+	}
+	if cp, err := s.ConnectionPermissions(ctx, f.tenant.ID, storage.NewID(), []rbac.Permission{"view_user"}); err != nil || len(cp) != 0 {
+		t.Errorf("ConnectionPermissions of another connection = %v, %v", cp, err)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.LockTenant(ctx, f.tenant.ID) })
+	if err := s.Tx(ctx, func(tx storage.Tx) error { return tx.LockTenant(ctx, storage.NewID()) }); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("LockTenant of no tenant: %v", err)
+	}
 	u.Active, u.Version = false, 2
 	mustTx(t, s, func(tx storage.Tx) error { return tx.UpdateUser(ctx, u) })
 	if holder(f.tenant.ID, "view_user") {

@@ -458,6 +458,33 @@ func (r reader) HasActiveHolder(ctx context.Context, tenantID string, perms []rb
 	return n > 0, r.fail("active holder", err)
 }
 
+func (r reader) ConnectionPermissions(ctx context.Context, tenantID, connectionID string, among []rbac.Permission) ([]rbac.Permission, error) {
+	if len(among) == 0 {
+		return nil, nil
+	}
+	list := make([]string, len(among))
+	for i, p := range among {
+		list[i] = string(p)
+	}
+	var b builder
+	b.w(`SELECT DISTINCT psp.permission FROM permission_set_permissions psp
+		JOIN role_permission_sets rps ON rps.permission_set_id = psp.permission_set_id
+		JOIN role_assignments ra ON ra.role_id = rps.role_id
+		JOIN users u ON u.id = ra.user_id
+		WHERE ra.tenant_id = `, b.arg(tenantID), ` AND u.connection_id = `, b.arg(connectionID), ` AND `,
+		r.in(&b, "psp.permission", list), ` ORDER BY psp.permission`)
+	var out []rbac.Permission
+	err := r.each(ctx, &b, "connection permissions", func(scan func(...any) error) error {
+		var p string
+		if err := scan(&p); err != nil {
+			return err
+		}
+		out = append(out, rbac.Permission(p))
+		return nil
+	})
+	return out, err
+}
+
 func (r reader) UsersByUserName(ctx context.Context, userName string) ([]storage.User, error) {
 	rows, err := r.q.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.user_name_fold = $1 ORDER BY u.seq", fold(userName))
 	if err != nil {

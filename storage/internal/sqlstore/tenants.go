@@ -98,6 +98,20 @@ func (t *txn) LockConnection(ctx context.Context, tenantID, id string) (storage.
 	return c, t.fail("lock connection", err)
 }
 
+func (t *txn) LockTenant(ctx context.Context, tenantID string) error {
+	var id string
+	err := t.q.QueryRowContext(ctx, `SELECT id FROM tenants WHERE id = $1`+t.d.ForUpdate, tenantID).Scan(&id)
+	if err != nil {
+		return t.fail("lock tenant", err)
+	}
+	if t.d.ForUpdate == "" {
+		// No row locks (SQLite): take the database's write lock now, as a write would, so
+		// that a concurrent transaction waits here rather than deciding on what it read.
+		_, err = t.q.ExecContext(ctx, `UPDATE tenants SET id = id WHERE id = $1`, tenantID)
+	}
+	return t.fail("lock tenant", err)
+}
+
 func (r reader) ConnectionByName(ctx context.Context, tenantID, name string) (storage.Connection, error) {
 	c, err := scanConnection(r.q.QueryRowContext(ctx,
 		`SELECT `+connectionColumns+` FROM connections WHERE tenant_id = $1 AND name_fold = $2`, tenantID, fold(name)))
