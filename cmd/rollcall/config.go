@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/rollcall/rollcall/rbac/secret"
 	"github.com/rollcall/rollcall/storage"
 	"github.com/rollcall/rollcall/storage/postgres"
 	"github.com/rollcall/rollcall/storage/sqlite"
@@ -64,8 +66,42 @@ func (c *config) Validate() error {
 func openStore(ctx context.Context, database string) (storage.Store, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+	if isPostgres(database) {
 		return postgres.Open(ctx, database, postgres.Options{})
 	}
 	return sqlite.Open(ctx, strings.TrimPrefix(database, "sqlite://"))
+}
+
+// secretBox is the Box that seals OIDC client secrets: from the key itself (ROLLCALL_SECRET_KEY),
+// from a key file, or, on SQLite, from DATABASE.key, made at first start beside the database
+// (owner-only) so that `make run` needs no setup. PostgreSQL deployments, whose replicas must
+// share the key, get none unless one is given: client secrets are then refused.
+func secretBox(database, key, keyFile string) (*secret.Box, error) {
+	if key == "" {
+		if keyFile == "" && !isPostgres(database) {
+			keyFile = strings.TrimPrefix(database, "sqlite://") + ".key"
+			if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+				if err := os.WriteFile(keyFile, []byte(secret.NewKey()+"\n"), 0o600); err != nil {
+					return nil, fmt.Errorf("secret key file: %w", err)
+				}
+			}
+		}
+		if keyFile == "" {
+			return nil, nil
+		}
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("secret key file: %w", err)
+		}
+		key = string(b)
+	}
+	k, err := secret.ParseKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return secret.NewBox(k)
+}
+
+func isPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/rbac/admin"
 	"github.com/rollcall/rollcall/rbac/password"
+	"github.com/rollcall/rollcall/rbac/secret"
 	"github.com/rollcall/rollcall/scim"
 	"github.com/rollcall/rollcall/storage"
 )
@@ -32,6 +33,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&c.Tenant, "tenant", envOr(getenv, "ROLLCALL_TENANT", "default"), "the tenant created at first start (env ROLLCALL_TENANT)")
 	debugAddr := fs.String("debug-addr", getenv("ROLLCALL_DEBUG_ADDR"),
 		"if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (env ROLLCALL_DEBUG_ADDR)")
+	keyFile := fs.String("secret-key-file", getenv("ROLLCALL_SECRET_KEY_FILE"),
+		"a file holding the key (base64 of 32 bytes) that seals OIDC client secrets; ROLLCALL_SECRET_KEY gives the key itself. "+
+			"Default on SQLite: DATABASE.key, made at first start; on PostgreSQL, none (client secrets are refused) (env ROLLCALL_SECRET_KEY_FILE)")
 	adminEmail := fs.String("admin-email", envOr(getenv, "ROLLCALL_ADMIN_EMAIL", "admin@rollcall.local"),
 		"the bootstrap administrator created at first start (env ROLLCALL_ADMIN_EMAIL); its password is ROLLCALL_ADMIN_PASSWORD, or printed once")
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +65,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		c.BaseURL = "http://" + displayAddr(ln.Addr())
 	}
 
+	secrets, err := secretBox(c.Database, getenv("ROLLCALL_SECRET_KEY"), *keyFile)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, c.Database)
 	if err != nil {
 		return err
@@ -77,7 +85,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler, err := newServer(st, log, c.BaseURL, catalog, reg)
+	handler, err := newServer(st, log, c.BaseURL, catalog, secrets, reg)
 	if err != nil {
 		return err
 	}
@@ -168,7 +176,7 @@ func sweepSessions(ctx context.Context, st storage.Store, log *slog.Logger) {
 
 // newServer is the whole HTTP surface: SCIM, health, readiness and metrics, behind request
 // ids, logging, metrics and panic recovery.
-func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.Catalog, reg prometheus.Registerer) (http.Handler, error) {
+func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.Catalog, secrets *secret.Box, reg prometheus.Registerer) (http.Handler, error) {
 	scimHandler, err := scim.NewHandler(scim.Config{
 		Store: st, Logger: log, BaseURL: baseURL, RequestID: requestIDFrom,
 		HashPassword: password.Hash,
@@ -178,7 +186,7 @@ func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.
 	}
 	adminHandler, err := admin.NewHandler(admin.Config{
 		Store: st, Logger: log, Catalog: catalog, RequestID: requestIDFrom, BaseURL: baseURL,
-		SCIMTokenRevoked: scimHandler.ForgetTokens,
+		SCIMTokenRevoked: scimHandler.ForgetTokens, Secrets: secrets,
 	})
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/rbac/password"
+	"github.com/rollcall/rollcall/rbac/secret"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// a SCIM handler in the same process stops trusting it at once rather than when its
 	// token cache expires (scim.Handler.ForgetTokens).
 	SCIMTokenRevoked func()
+	// Secrets seals the OIDC client secrets of connections at rest. Without it, a request
+	// that sets a client secret is refused (409 secret-key-required).
+	Secrets *secret.Box
 }
 
 // Handler serves the admin API.

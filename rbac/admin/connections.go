@@ -106,13 +106,41 @@ func (req connectionRequest) apply(c *storage.Connection) {
 		set(&c.OIDC.Issuer, o.Issuer)
 		set(&c.OIDC.ClientID, o.ClientID)
 		set(&c.OIDC.GroupsClaim, o.GroupsClaim)
-		if o.ClientSecret != nil {
-			c.OIDC.ClientSecret = *o.ClientSecret
-		}
 		if o.Scopes != nil {
 			c.OIDC.Scopes = slices.Clone(*o.Scopes)
 		}
 	}
+}
+
+// sealClientSecret sets c's client secret from the request, sealed: the plain text is
+// checked, then stored only as the Box seals it (an empty one clears it).
+func (h *Handler) sealClientSecret(req connectionRequest, c *storage.Connection) error {
+	if req.OIDC == nil || req.OIDC.ClientSecret == nil {
+		return nil
+	}
+	plain := *req.OIDC.ClientSecret
+	if err := checkText("oidc.client_secret", plain, 1024); err != nil {
+		return err
+	}
+	switch {
+	case plain == "":
+		c.OIDC.ClientSecret = ""
+	case h.cfg.Secrets == nil:
+		return conflict(ruleSecretKeyRequired,
+			"this server has no secret key to seal an OIDC client secret with; start every replica with the same ROLLCALL_SECRET_KEY (make one with: openssl rand -base64 32)")
+	default:
+		c.OIDC.ClientSecret = h.cfg.Secrets.Seal(plain)
+	}
+	return nil
+}
+
+// sameSecret reports whether the stored secret before holds plain.
+func (h *Handler) sameSecret(before, plain string) bool {
+	if before == "" || h.cfg.Secrets == nil {
+		return before == plain
+	}
+	got, err := h.cfg.Secrets.Open(before)
+	return err == nil && got == plain
 }
 
 // checkConnection checks a connection's name, kind and OIDC settings. The settings may be
@@ -138,9 +166,6 @@ func checkConnection(c storage.Connection) error {
 		}
 	}
 	if err := checkText("oidc.client_id", o.ClientID, 255); err != nil {
-		return err
-	}
-	if err := checkText("oidc.client_secret", o.ClientSecret, 1024); err != nil {
 		return err
 	}
 	if len(o.Scopes) > 20 {
@@ -225,6 +250,9 @@ func (h *Handler) handleCreateConnection(w http.ResponseWriter, r *http.Request)
 	c := storage.Connection{ID: storage.NewID(), TenantID: p.tenantID(), CreatedAt: now, UpdatedAt: now,
 		OIDC: storage.OIDCSettings{Scopes: slices.Clone(defaultScopes), GroupsClaim: defaultGroupsClaim}}
 	req.apply(&c)
+	if err := h.sealClientSecret(req, &c); err != nil {
+		return err
+	}
 	err := h.store.Tx(ctx, func(tx storage.Tx) error { return insertConnection(ctx, tx, c, actor) })
 	if err != nil {
 		return err
@@ -262,6 +290,9 @@ func (h *Handler) handleUpdateConnection(w http.ResponseWriter, r *http.Request)
 		c := before
 		c.OIDC.Scopes = slices.Clone(before.OIDC.Scopes)
 		req.apply(&c)
+		if err := h.sealClientSecret(req, &c); err != nil {
+			return err
+		}
 		if err := checkConnection(c); err != nil {
 			return err
 		}
@@ -272,7 +303,7 @@ func (h *Handler) handleUpdateConnection(w http.ResponseWriter, r *http.Request)
 		out = toConnectionJSON(c)
 		detail := map[string]any{}
 		if req.OIDC != nil && req.OIDC.ClientSecret != nil {
-			detail["client_secret_changed"] = c.OIDC.ClientSecret != before.OIDC.ClientSecret
+			detail["client_secret_changed"] = !h.sameSecret(before.OIDC.ClientSecret, *req.OIDC.ClientSecret)
 		}
 		switch {
 		case c.GroupMapping && !before.GroupMapping:

@@ -104,6 +104,15 @@ type env struct {
 
 const testBaseURL = "https://rollcall.example"
 
+// testBox seals client secrets in tests.
+var testBox = func() *secret.Box {
+	b, err := secret.NewBox(make([]byte, secret.KeySize))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 func newEnv(t testing.TB, s storage.Store) *env {
 	t.Helper()
 	e := &env{t: t, store: s, clock: &clock{t: testStart}}
@@ -111,7 +120,7 @@ func newEnv(t testing.TB, s storage.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandler(Config{Store: s, Now: e.clock.Now, BaseURL: testBaseURL, SCIMTokenRevoked: sh.ForgetTokens})
+	h, err := NewHandler(Config{Store: s, Now: e.clock.Now, BaseURL: testBaseURL, SCIMTokenRevoked: sh.ForgetTokens, Secrets: testBox})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ const (
 	ruleUnknownGroup         = "unknown-group"
 	ruleSelfLockout          = "self-lockout"
 	ruleLastAdministrator    = "last-administrator"
+	ruleSecretKeyRequired    = "secret-key-required"
 	ruleMappingNotFound      = "mapping-not-found"
 	ruleConnectionKind       = "invalid-connection-kind"
 	ruleOIDCSettings         = "invalid-oidc-settings"

@@ -1,5 +1,6 @@
 // Package secret makes the bearer secrets Rollcall hands out (SCIM tokens, API tokens,
-// session ids) and the form they are stored in: only a hash is ever kept.
+// session ids) and the form they are stored in: only a hash is ever kept. Secrets Rollcall
+// must read back (an OIDC client secret) are sealed with a Box instead.
 package secret
 
 import (
