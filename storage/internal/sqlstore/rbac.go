@@ -417,8 +417,13 @@ func (r reader) Permissions(ctx context.Context, tenantID, userID string) ([]rba
 	var b builder
 	b.args = []any{userID, tenantID}
 	b.w("SELECT DISTINCT psp.permission ", effectivePermissions, " ORDER BY psp.permission")
+	return r.permissions(ctx, &b, "permissions")
+}
+
+// permissions runs a query of one permission column.
+func (r reader) permissions(ctx context.Context, b *builder, op string) ([]rbac.Permission, error) {
 	var out []rbac.Permission
-	err := r.each(ctx, &b, "permissions", func(scan func(...any) error) error {
+	err := r.each(ctx, b, op, func(scan func(...any) error) error {
 		var p string
 		if err := scan(&p); err != nil {
 			return err
@@ -473,16 +478,7 @@ func (r reader) ConnectionPermissions(ctx context.Context, tenantID, connectionI
 		JOIN users u ON u.id = ra.user_id
 		WHERE ra.tenant_id = `, b.arg(tenantID), ` AND u.connection_id = `, b.arg(connectionID), ` AND `,
 		r.in(&b, "psp.permission", list), ` ORDER BY psp.permission`)
-	var out []rbac.Permission
-	err := r.each(ctx, &b, "connection permissions", func(scan func(...any) error) error {
-		var p string
-		if err := scan(&p); err != nil {
-			return err
-		}
-		out = append(out, rbac.Permission(p))
-		return nil
-	})
-	return out, err
+	return r.permissions(ctx, &b, "connection permissions")
 }
 
 func (r reader) UsersByUserName(ctx context.Context, userName string) ([]storage.User, error) {
