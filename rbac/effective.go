@@ -51,16 +51,10 @@ func IsTenantManagement(p Permission) bool {
 // they hold or a group they are in) above their own power over the tenant. Application
 // permissions are what administrators manage for others, and are not limited.
 func CheckGrant(held Permissions, granted []Permission) error {
-	var missing []string
-	for _, p := range granted {
-		if IsTenantManagement(p) && !held[p] && !slices.Contains(missing, string(p)) {
-			missing = append(missing, string(p))
-		}
-	}
+	missing := lacking(held, granted)
 	if len(missing) == 0 {
 		return nil
 	}
-	slices.Sort(missing)
 	what := "the permission " + quoted(missing)[0] + ", which you do not hold"
 	if len(missing) > 1 {
 		what = "the permissions " + strings.Join(quoted(missing), ", ") + ", which you do not hold"
@@ -73,18 +67,25 @@ func CheckGrant(held Permissions, granted []Permission) error {
 // holds every tenant-management permission the user holds may, so that a narrow permission
 // (edit_user, assign_role, delete_user) cannot take over or lock out a stronger administrator.
 func CheckPowerOver(held Permissions, userName string, target []Permission) error {
+	missing := lacking(held, target)
+	if len(missing) == 0 {
+		return nil
+	}
+	return ruleErrorf(RuleOutranked, "%s holds tenant-management permissions you do not (%s); only an administrator who holds them can change or remove this user",
+		userName, strings.Join(quoted(missing), ", "))
+}
+
+// lacking returns, sorted and each once, the tenant-management permissions of ps that held
+// does not include.
+func lacking(held Permissions, ps []Permission) []string {
 	var missing []string
-	for _, p := range target {
+	for _, p := range ps {
 		if IsTenantManagement(p) && !held[p] && !slices.Contains(missing, string(p)) {
 			missing = append(missing, string(p))
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
 	slices.Sort(missing)
-	return ruleErrorf(RuleOutranked, "%s holds tenant-management permissions you do not (%s); only an administrator who holds them can change or remove this user",
-		userName, strings.Join(quoted(missing), ", "))
+	return missing
 }
 
 func quoted(ss []string) []string {

@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/elimity-com/scim"
 	"github.com/gorilla/mux"
@@ -136,7 +135,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // cannot parse, whose parameters it would silently drop (a ';' in a filter would drop the
 // filter and list everyone).
 func checkURL(r *http.Request) *Error {
-	if !cleanText(r.URL.Path) || strings.ContainsRune(r.URL.Path, '%') {
+	if !storage.ValidText(r.URL.Path) || strings.ContainsRune(r.URL.Path, '%') {
 		return errorf(http.StatusNotFound, "", "There is no SCIM resource at this path.")
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -145,7 +144,7 @@ func checkURL(r *http.Request) *Error {
 	}
 	for k, vs := range q {
 		for _, v := range append(vs, k) {
-			if !cleanText(v) {
+			if !storage.ValidText(v) {
 				return badRequest(typeInvalidValue, "A query parameter is not valid UTF-8 text or holds NUL.")
 			}
 		}
@@ -153,23 +152,6 @@ func checkURL(r *http.Request) *Error {
 	return nil
 }
 
-// cleanText reports whether s is UTF-8 without NUL: text both stores keep as sent.
-func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// hasNULEscape reports whether a JSON text holds a \u0000 escape, the only way a NUL reaches
-// a decoded string.
-func hasNULEscape(body []byte) bool {
-	for i := 0; i < len(body); i++ {
-		if body[i] != '\\' || i+1 >= len(body) {
-			continue
-		}
-		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
-			return true
-		}
-		i++ // the escaped character
-	}
-	return false
-}
 
 // endpointNames are the SCIM endpoints, in their canonical spelling.
 var endpointNames = []string{"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me"}

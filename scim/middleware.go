@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/rollcall/rollcall/storage"
 )
 
 // limitBody reads a request body whole, up to the configured limit: a larger body is answered
@@ -33,7 +35,7 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body could not be read."))
 			return
 		}
-		if hasNULEscape(body) {
+		if storage.HasNULEscape(body) {
 			h.writeError(w, r, badRequest(typeInvalidValue, "The request body holds a NUL character (\\u0000), which no attribute may contain."))
 			return
 		}

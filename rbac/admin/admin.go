@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -129,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // compare), and a query string net/url cannot parse, whose parameters it would silently
 // drop (a ';' in a value).
 func checkURL(r *http.Request) *Error {
-	if !cleanText(r.URL.Path) {
+	if !storage.ValidText(r.URL.Path) {
 		return errorf(http.StatusNotFound, ruleNotFound, "nothing is at this path (it is not valid UTF-8 text)")
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -138,7 +137,7 @@ func checkURL(r *http.Request) *Error {
 	}
 	for k, vs := range q {
 		for _, v := range append(vs, k) {
-			if !cleanText(v) {
+			if !storage.ValidText(v) {
 				return invalid(ruleInvalidParameter, "query parameter %q is not valid UTF-8 text (or holds NUL)", strings.ToValidUTF8(k, "?"))
 			}
 		}
@@ -146,23 +145,6 @@ func checkURL(r *http.Request) *Error {
 	return nil
 }
 
-// cleanText reports whether s is UTF-8 without NUL: text both stores keep as sent.
-func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// hasNULEscape reports whether a JSON text holds a \u0000 escape, the only way a NUL reaches
-// a decoded string.
-func hasNULEscape(body []byte) bool {
-	for i := 0; i < len(body); i++ {
-		if body[i] != '\\' || i+1 >= len(body) {
-			continue
-		}
-		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
-			return true
-		}
-		i++ // the escaped character
-	}
-	return false
-}
 
 // Route returns the route template a request matches ("/api/v1/users/{id}"), for metrics and
 // logs that must not carry ids.

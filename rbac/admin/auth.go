@@ -110,7 +110,7 @@ func (h *Handler) tokenPrincipal(ctx context.Context, token string) (principal, 
 func (h *Handler) signIn(ctx context.Context, email, pw, tenantName string) (storage.User, error) {
 	wrong := errorf(http.StatusUnauthorized, ruleInvalidCredentials,
 		"the email or password is wrong (users of an identity provider sign in there, not with a password)")
-	if email == "" || pw == "" || !cleanText(email) || !cleanText(tenantName) {
+	if email == "" || pw == "" || !storage.ValidText(email) || !storage.ValidText(tenantName) {
 		return storage.User{}, wrong
 	}
 	users, err := h.store.UsersByUserName(ctx, email)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rollcall/rollcall/storage"
 )
 
 // decode reads a JSON request body into v: only JSON (a form post cannot reach a handler,
@@ -40,7 +42,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if key, dup := duplicateKey(body); dup {
 		return invalid(ruleInvalidJSON, "the request body names %q twice (keys are matched ignoring case)", key)
 	}
-	if hasNULEscape(body) {
+	if storage.HasNULEscape(body) {
 		return invalid(ruleInvalidJSON, "the request body holds a NUL character (\\u0000), which no field may contain")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
