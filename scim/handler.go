@@ -152,7 +152,6 @@ func checkURL(r *http.Request) *Error {
 	return nil
 }
 
-
 // endpointNames are the SCIM endpoints, in their canonical spelling.
 var endpointNames = []string{"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me"}
 

@@ -10,15 +10,15 @@ func TestText(t *testing.T) {
 		}
 	}
 	for body, want := range map[string]bool{
-		`{"a":"b"}`:          false,
-		`{"a":"\u0000"}`:     true,
-		`{"a":"x\u0000y"}`:   true,
-		`{"a":"\\u0000"}`:    false, // an escaped backslash, then text
-		`{"a":"\\\u0000"}`:   true,
-		`{"a":"\u0001"}`:     false,
-		`{"a":"\u00000"}`:    true,
-		`{"a":"\`:            false,
-		`{"a":"\u000"}`:      false,
+		`{"a":"b"}`:        false,
+		`{"a":"\u0000"}`:   true,
+		`{"a":"x\u0000y"}`: true,
+		`{"a":"\\u0000"}`:  false, // an escaped backslash, then text
+		`{"a":"\\\u0000"}`: true,
+		`{"a":"\u0001"}`:   false,
+		`{"a":"\u00000"}`:  true,
+		`{"a":"\`:          false,
+		`{"a":"\u000"}`:    false,
 	} {
 		if got := HasNULEscape([]byte(body)); got != want {
 			t.Errorf("HasNULEscape(%s) = %v", body, got)

@@ -145,7 +145,6 @@ func checkURL(r *http.Request) *Error {
 	return nil
 }
 
-
 // Route returns the route template a request matches ("/api/v1/users/{id}"), for metrics and
 // logs that must not carry ids.
 func (h *Handler) Route(r *http.Request) string {
