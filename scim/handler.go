@@ -143,7 +143,7 @@ func checkURL(r *http.Request) *Error {
 		return badRequest(typeInvalidValue, "The query string cannot be read: send ';' as %%3B and '%%' as %%25.")
 	}
 	for k, vs := range q {
-		for _, v := range append(vs, k) {
+		for _, v := range append([]string{k}, vs...) {
 			if !storage.ValidText(v) {
 				return badRequest(typeInvalidValue, "A query parameter is not valid UTF-8 text or holds NUL.")
 			}
@@ -225,15 +225,7 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 			list["Resources"], list["itemsPerPage"] = append([]any{}, rs...), len(rs)
 			body, _ = json.Marshal(list)
 		}
-		for k, v := range buf.header {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		if buf.status == 0 {
-			buf.status = http.StatusOK
-		}
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(body)
+		buf.writeTo(w, body)
 	})
 	public.Handle("/Schemas", whole).Methods(http.MethodGet)
 	public.PathPrefix("/Schemas/").Handler(lib).Methods(http.MethodGet)

@@ -62,15 +62,21 @@ func (h *Handler) withOutcome(next http.Handler) http.Handler {
 			h.writeError(w, r, o.err)
 			return
 		}
-		for k, v := range buf.header {
-			w.Header()[k] = v
-		}
-		if buf.status == 0 {
-			buf.status = http.StatusOK
-		}
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(buf.body.Bytes())
+		buf.writeTo(w, buf.body.Bytes())
 	})
+}
+
+// writeTo sends the buffered answer to w, with body in place of what was buffered.
+func (b *bufferedWriter) writeTo(w http.ResponseWriter, body []byte) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(body)
 }
 
 type bufferedWriter struct {

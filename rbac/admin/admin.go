@@ -136,7 +136,7 @@ func checkURL(r *http.Request) *Error {
 		return invalid(ruleInvalidParameter, "the query string cannot be read: send ';' as %%3B and '%%' as %%25")
 	}
 	for k, vs := range q {
-		for _, v := range append(vs, k) {
+		for _, v := range append([]string{k}, vs...) {
 			if !storage.ValidText(v) {
 				return invalid(ruleInvalidParameter, "query parameter %q is not valid UTF-8 text (or holds NUL)", strings.ToValidUTF8(k, "?"))
 			}

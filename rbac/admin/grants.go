@@ -42,8 +42,12 @@ func callerPermissions(ctx context.Context, r storage.Reader) (rbac.Permissions,
 	return held, nil
 }
 
-// checkPowerOver checks that the caller may change or remove user u (rbac.CheckPowerOver).
+// checkPowerOver checks that the caller may change or remove user u (rbac.CheckPowerOver);
+// callers acting on themselves hold what they hold.
 func checkPowerOver(ctx context.Context, r storage.Reader, u storage.User) error {
+	if u.ID == principalFrom(ctx).userID {
+		return nil
+	}
 	target, err := r.Permissions(ctx, u.TenantID, u.ID)
 	if err != nil || !slices.ContainsFunc(target, rbac.IsTenantManagement) {
 		return err

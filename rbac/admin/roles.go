@@ -178,11 +178,7 @@ func (h *Handler) handleCreateRole(w http.ResponseWriter, r *http.Request) error
 		if err := req.apply(ctx, tx, &ro); err != nil {
 			return err
 		}
-		perms, err := setPermissions(ctx, tx, ro.TenantID, ro.PermissionSetIDs)
-		if err != nil {
-			return err
-		}
-		if err := checkGrant(ctx, tx, perms); err != nil {
+		if err := checkSetsGrant(ctx, tx, ro.TenantID, nil, ro.PermissionSetIDs); err != nil {
 			return err
 		}
 		if err := tx.CreateRole(ctx, ro); err != nil {

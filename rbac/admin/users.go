@@ -432,10 +432,8 @@ func (h *Handler) handleUpdateUser(w http.ResponseWriter, r *http.Request) error
 				return invalid(ruleEmailImmutable, "the user name (email) %q cannot be changed; create a new user instead", u.UserName)
 			}
 		}
-		if u.ID != p.userID {
-			if err := checkPowerOver(ctx, tx, u); err != nil {
-				return err
-			}
+		if err := checkPowerOver(ctx, tx, u); err != nil {
+			return err
 		}
 		if req.Roles != nil {
 			if err := h.setManualRoles(ctx, tx, actor, u, *req.Roles, now); err != nil {
@@ -555,10 +553,8 @@ func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) er
 		if u.Auth != storage.AuthPassword {
 			return conflict(ruleNoPassword, "user %q signs in through their identity provider and has no password here", u.UserName)
 		}
-		if u.ID != p.userID {
-			if err := checkPowerOver(ctx, tx, u); err != nil {
-				return err
-			}
+		if err := checkPowerOver(ctx, tx, u); err != nil {
+			return err
 		}
 		u.PasswordHash, u.Version, u.UpdatedAt = hash, u.Version+1, now
 		if err := tx.UpdateUser(ctx, u); err != nil {
