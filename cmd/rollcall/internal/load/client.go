@@ -1,29 +1,96 @@
 package load
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// client speaks SCIM to the server under test.
+// client speaks SCIM to the server under test over persistent HTTP/1.1 connections of its
+// own: each request borrows one connection, writes the request in one write and reads the
+// answer with net/http's parser. net/http's client hands every request to two goroutines of
+// its transport, and on this machine the load generator shares the CPUs with the server and
+// PostgreSQL it measures; the request on the wire is the same (see TestClientWire).
 type client struct {
-	base, token string
-	hc          *http.Client
+	base  *url.URL
+	path  string // the base URL's path, e.g. /scim/v2
+	host  string // host:port to dial
+	token string
+
+	timeout time.Duration
+	idle    chan *wireConn
+	hc      *http.Client // for /metrics, which may be on another host
+}
+
+// wireConn is one persistent connection.
+type wireConn struct {
+	net.Conn
+	r   *bufio.Reader
+	buf bytes.Buffer // the request being written
 }
 
 func newClient(base, token string, conns int, timeout time.Duration) *client {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Config.validate has checked the URL; a bad one fails at the first request.
+		u = &url.URL{Scheme: "http", Host: "invalid.invalid"}
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = conns + 8
-	tr.MaxIdleConnsPerHost = conns + 8
 	tr.DisableCompression = true
-	return &client{base: base, token: token, hc: &http.Client{Transport: tr, Timeout: timeout}}
+	return &client{
+		base: u, path: strings.TrimRight(u.Path, "/"), host: host, token: token, timeout: timeout,
+		idle: make(chan *wireConn, conns+8),
+		hc:   &http.Client{Transport: tr, Timeout: timeout},
+	}
+}
+
+// conn returns an idle connection (reused), or dials one.
+func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error) {
+	select {
+	case wc := <-c.idle:
+		return wc, true, nil
+	default:
+	}
+	d := net.Dialer{Timeout: c.timeout}
+	var nc net.Conn
+	if c.base.Scheme == "https" {
+		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: c.base.Hostname(), NextProtos: []string{"http/1.1"}}}
+		nc, err = td.DialContext(ctx, "tcp", c.host)
+	} else {
+		nc, err = d.DialContext(ctx, "tcp", c.host)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &wireConn{Conn: nc, r: bufio.NewReaderSize(nc, 16<<10)}, false, nil
+}
+
+// release keeps a connection for the next request, or closes it.
+func (c *client) release(wc *wireConn, reuse bool) {
+	if reuse {
+		select {
+		case c.idle <- wc:
+			return
+		default:
+		}
+	}
+	_ = wc.Close()
 }
 
 // statusError is an answer with a status other than the one expected.
@@ -38,43 +105,91 @@ func (e *statusError) Error() string {
 }
 
 // do sends a request with a JSON body (nil for none) and expects the status want. When out is
-// not nil the answer is decoded into it; otherwise it is read and dropped, so that the
-// connection is reused.
+// not nil the answer is decoded into it; otherwise it is read and dropped.
 func (c *client) do(ctx context.Context, method, path string, body any, want int, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/scim+json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return &statusError{method: method, path: path, status: resp.StatusCode, body: strings.TrimSpace(string(b))}
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	// A request on a connection the server closed while it was idle fails before the server
+	// read it; it is sent once more on a new connection. Any other failure is the answer.
+	for {
+		wc, reused, err := c.conn(ctx)
+		if err != nil {
+			return err
 		}
+		resp, respBody, err := c.roundTrip(wc, method, path, payload)
+		if err != nil {
+			_ = wc.Close()
+			if reused && errors.Is(err, errStale) {
+				continue
+			}
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		c.release(wc, !resp.Close)
+		if resp.StatusCode != want {
+			b := respBody[:min(len(respBody), 512)]
+			return &statusError{method: method, path: path, status: resp.StatusCode, body: strings.TrimSpace(string(b))}
+		}
+		if out != nil {
+			if err := json.Unmarshal(respBody, out); err != nil {
+				return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			}
+		}
+		return nil
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+}
+
+// errStale is a connection that was closed before it answered anything: on a reused
+// connection, the server closed it while it was idle.
+var errStale = errors.New("connection closed before the answer")
+
+// roundTrip writes one request on wc and reads its whole answer.
+func (c *client) roundTrip(wc *wireConn, method, path string, payload []byte) (*http.Response, []byte, error) {
+	if err := wc.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+		return nil, nil, err
+	}
+	b := &wc.buf
+	b.Reset()
+	b.WriteString(method)
+	b.WriteByte(' ')
+	b.WriteString(c.path)
+	b.WriteString(path)
+	b.WriteString(" HTTP/1.1\r\nHost: ")
+	b.WriteString(c.base.Host)
+	b.WriteString("\r\nUser-Agent: rollcall-load\r\nAuthorization: Bearer ")
+	b.WriteString(c.token)
+	b.WriteString("\r\nAccept: application/scim+json\r\n")
+	if payload != nil {
+		b.WriteString("Content-Type: application/scim+json\r\nContent-Length: ")
+		b.WriteString(strconv.Itoa(len(payload)))
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(payload)
+	if _, err := wc.Write(b.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errStale, err)
+	}
+	resp, err := http.ReadResponse(wc.r, &http.Request{Method: method})
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			return nil, nil, fmt.Errorf("%w: %v", errStale, err)
+		}
+		return nil, nil, err
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, respBody, nil
 }
 
 // get fetches url (absolute) without SCIM headers, for /metrics.
