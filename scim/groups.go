@@ -59,10 +59,20 @@ func checkDisplayName(name string) *Error {
 }
 
 func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
+	s, out, err := g.h.createGroup(r, attrs)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(s, out), nil
+}
+
+// createGroup stores a group from validated attributes (or adopts the one a sign-in saw) with
+// its members, and returns what to answer with.
+func (h *Handler) createGroup(r *http.Request, attrs scim.ResourceAttributes) (stored, map[string]any, error) {
+	ctx, p := r.Context(), principalFrom(r.Context())
 	doc, name, externalID, members, serr := groupDoc(attrs)
 	if serr != nil {
-		return scim.Resource{}, libraryError(r, serr)
+		return stored{}, nil, serr
 	}
 	now := h.now()
 	rec := storage.Group{
@@ -103,11 +113,11 @@ func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 		return h.syncRoles(ctx, tx, r, added)
 	})
 	if err != nil {
-		return scim.Resource{}, libraryError(r, groupConflict(err, name, rec.NormalizedName, h, r))
+		return stored{}, nil, groupConflict(err, name, rec.NormalizedName, h, r)
 	}
 	res, err := h.groupAttrs(r, rec, projection{explicit: true, include: map[string]bool{"displayname": true}})
 	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
+		return stored{}, nil, err
 	}
 	if len(added) > 0 && len(added) <= h.cfg.MaxPageSize {
 		// The members the push stored, as stored: duplicates once, unknown ids and ids of
@@ -118,7 +128,7 @@ func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 		}
 		res["members"] = list
 	}
-	return libraryResource(groupStored(rec), res), nil
+	return groupStored(rec), res, nil
 }
 
 // groupNameConflict is the 409 for two distinct SCIM groups whose names normalize alike.

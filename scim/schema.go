@@ -65,12 +65,15 @@ type resourceSchema struct {
 	endpoint   string // "/Users" or "/Groups"
 	core       schema.Schema
 	extensions []schema.Schema
+	// posted is core with externalId, the schema the library validates a POST or PUT body
+	// against (made once here; the library makes it on every request).
+	posted     schema.Schema
 	attrs      map[string]*attr // by lower-cased name, core attributes only
 	extAttrs   map[string]map[string]*attr
 }
 
 func newResourceSchema(name, endpoint string, core schema.Schema, exts ...schema.Schema) *resourceSchema {
-	rs := &resourceSchema{name: name, endpoint: endpoint, core: core, extensions: exts,
+	rs := &resourceSchema{name: name, endpoint: endpoint, core: core, extensions: exts, posted: withExternalID(core),
 		attrs: map[string]*attr{}, extAttrs: map[string]map[string]*attr{}}
 	add := func(m map[string]*attr, ext string, a schema.CoreAttribute) {
 		at := &attr{key: a.Name(), ext: ext, def: a, subs: map[string]*attr{},

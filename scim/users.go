@@ -75,10 +75,19 @@ func marshalDoc(doc map[string]any) json.RawMessage {
 }
 
 func (u users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
+	s, out, err := u.h.createUser(r, attrs)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(s, out), nil
+}
+
+// createUser stores a user from validated attributes and returns what to answer with.
+func (h *Handler) createUser(r *http.Request, attrs scim.ResourceAttributes) (stored, map[string]any, error) {
+	ctx, p := r.Context(), principalFrom(r.Context())
 	doc, userName, externalID, active, serr := userDoc(attrs)
 	if serr != nil {
-		return scim.Resource{}, libraryError(r, serr)
+		return stored{}, nil, serr
 	}
 	now := h.now()
 	// The document always holds active as stored, so later PATCHes compare like with like.
@@ -92,16 +101,17 @@ func (u users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Reso
 	if pw := passwordFrom(ctx); pw != "" {
 		hash, err := h.cfg.HashPassword(pw)
 		if err != nil {
-			return scim.Resource{}, libraryError(r, err)
+			return stored{}, nil, err
 		}
 		rec.PasswordHash = hash
 	}
 	// One round trip where the store can: a create reads nothing first.
 	err := h.store.CreateUser(ctx, rec, h.auditEvent(ctx, r, "scim.user.create", "user", rec.ID, nil, redactedDoc(rec), nil))
 	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
+		return stored{}, nil, err
 	}
-	return libraryResource(userStored(rec), h.userAttrs(rec, nil, false)), nil
+	// The answer is the document as stored (what userAttrs would decode from rec.Doc).
+	return userStored(rec), doc, nil
 }
 
 // Replace is PUT: the new document replaces the old one entirely (nothing is merged), except

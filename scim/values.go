@@ -238,11 +238,24 @@ func decodeJSON(b []byte, v any) error {
 // are ignored by the library too. It also takes out "password", which is never part of the
 // stored resource.
 func normalizeResource(rs *resourceSchema, body []byte) (out []byte, password string, err *Error) {
+	res, password, err := normalizedMap(rs, body)
+	if err != nil {
+		return nil, "", err
+	}
+	b, e := json.Marshal(res)
+	if e != nil {
+		return nil, "", badRequest(typeInvalidSyntax, "The request body could not be re-encoded.")
+	}
+	return b, password, nil
+}
+
+// normalizedMap is normalizeResource's rewrite, as decoded JSON.
+func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, password string, err *Error) {
 	var m map[string]any
 	if e := decodeJSON(body, &m); e != nil || m == nil {
 		return nil, "", badRequest(typeInvalidSyntax, "The request body must be a JSON object.")
 	}
-	res := make(map[string]any, len(m))
+	res = make(map[string]any, len(m))
 	for k, v := range m {
 		lk := strings.ToLower(k)
 		switch {
@@ -305,11 +318,28 @@ func normalizeResource(rs *resourceSchema, body []byte) (out []byte, password st
 			return nil, "", badRequest(typeInvalidValue, "userName is required and must not be empty.")
 		}
 	}
-	b, e := json.Marshal(res)
-	if e != nil {
-		return nil, "", badRequest(typeInvalidSyntax, "The request body could not be re-encoded.")
+	return res, password, nil
+}
+
+// validate checks a normalized body as the library's POST and PUT handlers do, with its
+// validators: the core schema with externalId, then each extension present.
+func (rs *resourceSchema) validate(m map[string]any) (map[string]any, *Error) {
+	attrs, serr := rs.posted.Validate(m)
+	if serr != nil {
+		return nil, fromLibrary(*serr)
 	}
-	return b, password, nil
+	for _, e := range rs.extensions {
+		inner := m[e.ID]
+		if inner == nil {
+			continue
+		}
+		v, serr := e.ValidateExtension(inner)
+		if serr != nil {
+			return nil, fromLibrary(*serr)
+		}
+		attrs[e.ID] = v
+	}
+	return attrs, nil
 }
 
 // userIndexes derives the indexed copies of a user document: the singular strings filters

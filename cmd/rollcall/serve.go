@@ -233,8 +233,7 @@ func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.
 		return "other"
 	}
 	var h http.Handler = r
-	h = m.instrument(route, h)
-	h = logRequests(log, route, h)
+	h = observe(log, m, route, h)
 	h = recoverPanics(log, h)
 	h = withRequestID(h)
 	return h, nil
