@@ -55,11 +55,18 @@ var dialect = &sqlstore.Dialect{
 	MigrationLock: `SELECT pg_advisory_xact_lock(7382110542)`,
 }
 
+// DefaultMaxConns is the pool's default size. Each connection is a PostgreSQL backend
+// process: past a few per database core, more of them only add context switches and lock
+// waits, and requests are better queued in Go for a free connection. Measured with sixteen
+// concurrent Okta creates on two cores, a pool of 8 left PostgreSQL 20-25 % less CPU per
+// create than a pool of 16 and served the most creates per second (a pool of 4 starved the
+// commits). A database server with more cores takes a larger pool_max_conns.
+const DefaultMaxConns = 8
+
 // Options tune the pool. Zero values take defaults.
 type Options struct {
-	// MaxConns bounds the pool (default 16). IdPs push with several concurrent requests,
-	// and most of a request's time in the database is waiting for its commit to be written:
-	// a pool of pgxpool's default (the number of CPUs) queues them for no gain.
+	// MaxConns bounds the pool (default DefaultMaxConns; pool_max_conns in the URL also
+	// sets it).
 	MaxConns int32
 	// ConnectTimeout bounds each attempt to reach the server, so that a database that has
 	// gone away fails requests fast (as 503) instead of holding them.
@@ -77,7 +84,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	case opt.MaxConns > 0:
 		cfg.MaxConns = opt.MaxConns
 	case !strings.Contains(url, "pool_max_conns"):
-		cfg.MaxConns = 16
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if opt.ConnectTimeout == 0 {
 		opt.ConnectTimeout = 3 * time.Second
