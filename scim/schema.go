@@ -67,9 +67,9 @@ type resourceSchema struct {
 	extensions []schema.Schema
 	// posted is core with externalId, the schema the library validates a POST or PUT body
 	// against (made once here; the library makes it on every request).
-	posted     schema.Schema
-	attrs      map[string]*attr // by lower-cased name, core attributes only
-	extAttrs   map[string]map[string]*attr
+	posted   schema.Schema
+	attrs    map[string]*attr // by lower-cased name, core attributes only
+	extAttrs map[string]map[string]*attr
 }
 
 func newResourceSchema(name, endpoint string, core schema.Schema, exts ...schema.Schema) *resourceSchema {
