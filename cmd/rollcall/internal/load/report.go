@@ -33,6 +33,16 @@ func (r Result) line() string {
 	if r.Ratio > 0 {
 		fmt.Fprintf(&b, "  ratio to baseline %.2f", r.Ratio)
 	}
+	if r.ClientCPUms > 0 {
+		b.WriteString("  cpu ms/op:")
+		if r.ServerCPUms > 0 {
+			fmt.Fprintf(&b, " server %.3f", r.ServerCPUms)
+		}
+		if r.PostgresCPUms > 0 {
+			fmt.Fprintf(&b, " postgres %.3f", r.PostgresCPUms)
+		}
+		fmt.Fprintf(&b, " load %.3f", r.ClientCPUms)
+	}
 	if r.Note != "" {
 		fmt.Fprintf(&b, "  [%s]", r.Note)
 	}

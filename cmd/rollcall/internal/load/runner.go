@@ -39,6 +39,7 @@ func measure(ctx context.Context, cfg *Config, w workload) Result {
 	)
 	warmEnd := time.Now().Add(cfg.Warmup)
 	var measStart atomic.Int64       // UnixNano of the first recorded op's start
+	var cpuStart cpuSample           // written by the worker that sets measStart
 	end := warmEnd.Add(cfg.Duration) // for --duration
 	for range conc {
 		wg.Add(1)
@@ -58,7 +59,9 @@ func measure(ctx context.Context, cfg *Config, w workload) Result {
 					} else if !now.Before(end) {
 						break
 					}
-					measStart.CompareAndSwap(0, now.UnixNano())
+					if measStart.CompareAndSwap(0, now.UnixNano()) {
+						cpuStart = sampleCPU(cfg)
+					}
 				}
 				d, err := w.op(ctx, int(next.Add(1)-1))
 				if warm {
@@ -92,5 +95,8 @@ func measure(ctx context.Context, cfg *Config, w workload) Result {
 	}
 	r := summarize(w.name, conc, samples, errs, elapsed)
 	r.FirstError = firstErr
+	if measStart.Load() != 0 {
+		cpuPerOp(&r, cpuStart, sampleCPU(cfg))
+	}
 	return r
 }

@@ -44,6 +44,12 @@ type Result struct {
 	Items int `json:"items,omitempty"`
 	// PeakRSSMB is the server's peak resident memory seen while the measurement ran.
 	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
+	// ServerCPUms, PostgresCPUms and ClientCPUms are the CPU milliseconds the server, the
+	// PostgreSQL processes of this host and the load command spent per operation while the
+	// measurement ran (0: not known). Include only what a run can see (see cpuSample).
+	ServerCPUms   float64 `json:"server_cpu_ms_per_op,omitempty"`
+	PostgresCPUms float64 `json:"postgres_cpu_ms_per_op,omitempty"`
+	ClientCPUms   float64 `json:"client_cpu_ms_per_op,omitempty"`
 	// Ratio is this rate over the baseline's, for create.
 	Ratio float64 `json:"ratio_to_baseline,omitempty"`
 	Note  string  `json:"note,omitempty"`
