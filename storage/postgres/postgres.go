@@ -102,6 +102,11 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
+	if err := checkCaseFolding(ctx, pool); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := sqlstore.Migrate(ctx, db, dialect, sub); err != nil {
 		db.Close()
@@ -109,6 +114,30 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return &Store{Store: sqlstore.New(db, dialect), pool: pool}, nil
+}
+
+// foldProbe holds letters of several scripts, in upper case.
+const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ДОМ"
+
+// checkCaseFolding refuses a database whose lower() does not lower-case as Rollcall does in Go
+// (strings.ToLower). Rollcall stores the lower-cased copies it compares names by, and filters
+// on other attributes compare lower(column) in SQL with a value lower-cased in Go: under an
+// LC_CTYPE such as C, lower() changes ASCII letters only, so "ÉMILE" would not find "émile"
+// and a name could be taken twice. The check reads nothing and writes nothing.
+func checkCaseFolding(ctx context.Context, pool *pgxpool.Pool) error {
+	var same bool
+	var ctype string
+	err := pool.QueryRow(ctx, `SELECT lower($1::text) = $2::text, current_setting('lc_ctype')`,
+		foldProbe, strings.ToLower(foldProbe)).Scan(&same, &ctype)
+	if err != nil {
+		return fmt.Errorf("postgres: check case folding: %w", err)
+	}
+	if !same {
+		return fmt.Errorf("postgres: this database lower-cases ASCII letters only (LC_CTYPE %q): Rollcall compares "+
+			"names ignoring case in every script and needs a UTF-8 LC_CTYPE; create the database with "+
+			"CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (or another UTF-8 locale)", ctype)
+	}
+	return nil
 }
 
 // Close closes the pool.

@@ -1,7 +1,13 @@
 package postgres_test
 
 import (
+	"context"
+	"crypto/rand"
+	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rollcall/rollcall/storage"
 	"github.com/rollcall/rollcall/storage/postgres"
@@ -36,5 +42,51 @@ func TestOpen_MigrateTwice(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Errorf("concurrent open: %v", err)
 		}
+	}
+}
+
+// A database that lower-cases ASCII only (LC_CTYPE C) is refused before anything is written,
+// with what to do about it; the test database (a UTF-8 LC_CTYPE) is accepted by every test
+// above.
+func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
+	base := pgtest.URL(t) // skips without POSTGRES_TEST_URL, fails in CI
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Skip("POSTGRES_TEST_URL is not a URL")
+	}
+	name := "rollcall_test_c_" + strings.ToLower(rand.Text()[:10])
+	admin, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+name+" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // runs before the Close above
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	s, err := postgres.Open(t.Context(), u.String(), postgres.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a database whose lower() folds ASCII only")
+	}
+	if !strings.Contains(err.Error(), "LC_CTYPE") {
+		t.Errorf("error does not say what to change: %v", err)
+	}
+	check, err := pgx.Connect(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close(context.Background())
+	var tables int
+	if err := check.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("the refused database holds %d tables (%v), want none", tables, err)
 	}
 }
