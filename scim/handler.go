@@ -271,8 +271,8 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 	return r
 }
 
-// normalizeBody rewrites a POST or PUT body into what the library validates (see
-// normalizeResource) before handing it on, keeping a password (never stored as sent) aside.
+// normalizeBody rewrites a PUT body into what the library validates (see normalizeResource)
+// before handing it on, keeping a password (never stored as sent) aside.
 func (h *Handler) normalizeBody(rs *resourceSchema, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
@@ -287,10 +287,7 @@ func (h *Handler) normalizeBody(rs *resourceSchema, next http.Handler) http.Hand
 		}
 		r.Body = readCloser(norm)
 		r.ContentLength = int64(len(norm))
-		if password != "" {
-			r = r.WithContext(context.WithValue(r.Context(), passwordKey{}, password))
-		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, withPassword(r, password))
 	})
 }
 
@@ -321,10 +318,7 @@ func (h *Handler) handleCreate(rs *resourceSchema, create func(*http.Request, sc
 			h.writeError(w, r, err)
 			return
 		}
-		if password != "" {
-			r = r.WithContext(context.WithValue(r.Context(), passwordKey{}, password))
-		}
-		s, out, cerr := create(r, attrs)
+		s, out, cerr := create(withPassword(r, password), attrs)
 		if cerr != nil {
 			h.writeError(w, r, cerr)
 			return

@@ -284,6 +284,14 @@ func notFoundAs(err error, rs *resourceSchema, id string) error {
 
 type passwordKey struct{}
 
+// withPassword carries a password the body held (taken out of the document) to the handler.
+func withPassword(r *http.Request, password string) *http.Request {
+	if password == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), passwordKey{}, password))
+}
+
 func passwordFrom(ctx context.Context) string {
 	s, _ := ctx.Value(passwordKey{}).(string)
 	return s
