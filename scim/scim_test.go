@@ -343,3 +343,50 @@ func TestDiscoveryListsWhole(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a POST answers what a GET of the new resource answers (headers included), and
+// honours attributes and excludedAttributes (RFC 7644 section 3.9); a bad projection is
+// refused before anything is stored.
+func TestCreateAnswersAsGet(t *testing.T) {
+	e := newEnv(t)
+	body := user("ann@example.com", "name", map[string]any{"givenName": "Ann", "familyName": "Lee"},
+		"emails", []any{map[string]any{"value": "ann@example.com", "type": "work", "primary": true}},
+		"externalId", "okta-1", enterpriseURN, map[string]any{"department": "R&D"})
+	r := e.do("POST", "/Users", body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST: %d %s", r.status, r.raw)
+	}
+	id, _ := r.body["id"].(string)
+	g := e.do("GET", "/Users/"+id, nil)
+	if !bytes.Equal(r.raw, g.raw) {
+		t.Errorf("POST answered\n%s\nGET answers\n%s", r.raw, g.raw)
+	}
+	loc, _ := g.body["meta"].(map[string]any)["location"].(string)
+	if loc == "" || r.header.Get("Location") != loc || r.header.Get("ETag") != g.header.Get("ETag") || r.header.Get("ETag") == "" {
+		t.Errorf("POST headers: Location %q (want %q), ETag %q (GET: %q)", r.header.Get("Location"), loc,
+			r.header.Get("ETag"), g.header.Get("ETag"))
+	}
+
+	r = e.do("POST", "/Users?attributes=userName", user("bo@example.com", "title", "Boss"))
+	if r.status != http.StatusCreated || r.body["userName"] != "bo@example.com" || r.body["id"] == nil ||
+		r.body["title"] != nil || r.body["meta"] != nil {
+		t.Errorf("POST ?attributes=userName: %d %s", r.status, r.raw)
+	}
+	r = e.do("POST", "/Users?excludedAttributes=emails", user("cy@example.com",
+		"emails", []any{map[string]any{"value": "cy@example.com"}}))
+	if r.status != http.StatusCreated || r.body["emails"] != nil || r.body["userName"] != "cy@example.com" {
+		t.Errorf("POST ?excludedAttributes=emails: %d %s", r.status, r.raw)
+	}
+
+	before := e.auditCount()
+	r = e.do("POST", "/Users?attributes=name%5Bx", user("dee@example.com"))
+	if r.status != http.StatusBadRequest || r.body["scimType"] != "invalidValue" {
+		t.Errorf("POST with a bad attributes list: %d %s", r.status, r.raw)
+	}
+	if n := e.auditCount(); n != before {
+		t.Errorf("a refused POST wrote %d audit events", n-before)
+	}
+	if l := e.do("GET", `/Users?filter=userName%20eq%20%22dee@example.com%22`, nil); l.body["totalResults"] != float64(0) {
+		t.Errorf("a refused POST stored the user: %s", l.raw)
+	}
+}
