@@ -88,6 +88,10 @@ type Reader interface {
 	Connection(ctx context.Context, tenantID, id string) (Connection, error)
 	ConnectionByName(ctx context.Context, tenantID, name string) (Connection, error)
 	Connections(ctx context.Context, tenantID string) ([]Connection, error)
+	// StoredClientSecret returns one OIDC client secret as some connection of any tenant
+	// stores it (sealed), or "" when none stores one: enough to tell, at start, whether a
+	// secret key opens what the database holds.
+	StoredClientSecret(ctx context.Context) (string, error)
 
 	// TokenBySecretHash returns the live (not revoked, not expired at now) token with this
 	// hash, and its connection.

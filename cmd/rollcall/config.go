@@ -102,6 +102,25 @@ func secretBox(database, key, keyFile string) (*secret.Box, error) {
 	return secret.NewBox(k)
 }
 
+// checkSecretKey refuses to serve with a key that cannot open the OIDC client secrets the
+// database holds, or with none when it holds some: sign-ins through those connections would
+// fail one by one, long after the start, instead of the start failing now.
+func checkSecretKey(ctx context.Context, st storage.Reader, box *secret.Box) error {
+	sealed, err := st.StoredClientSecret(ctx)
+	if err != nil || sealed == "" {
+		return err
+	}
+	if box == nil {
+		return errors.New("secret key: connections of this database hold sealed OIDC client secrets and no key is set; " +
+			"start with the key they were sealed with (ROLLCALL_SECRET_KEY or -secret-key-file)")
+	}
+	if _, err := box.Open(sealed); err != nil {
+		return errors.New("secret key: the key given does not open the OIDC client secrets this database holds, which " +
+			"were sealed with another key; start with that key (ROLLCALL_SECRET_KEY or -secret-key-file)")
+	}
+	return nil
+}
+
 func isPostgres(database string) bool {
 	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rollcall/rollcall/rbac/secret"
+	"github.com/rollcall/rollcall/storage"
 )
 
 // Ensure the key that seals client secrets comes from the environment, a file, or on SQLite
@@ -44,5 +47,48 @@ func TestSecretBox(t *testing.T) {
 	}
 	if _, err := secretBox(db, "", filepath.Join(t.TempDir(), "missing.key")); err == nil {
 		t.Error("a missing key file was accepted")
+	}
+}
+
+// Ensure serve refuses a key that does not open the client secrets the database holds, and
+// no key when it holds some; any key does while it holds none.
+func TestCheckSecretKey(t *testing.T) {
+	ctx := t.Context()
+	st, err := openStore(ctx, filepath.Join(t.TempDir(), "rollcall.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k1, _ := secret.ParseKey(secret.NewKey())
+	k2, _ := secret.ParseKey(secret.NewKey())
+	right, _ := secret.NewBox(k1)
+	wrong, _ := secret.NewBox(k2)
+	if err := checkSecretKey(ctx, st, wrong); err != nil {
+		t.Errorf("no secrets stored, any key: %v", err)
+	}
+	if err := checkSecretKey(ctx, st, nil); err != nil {
+		t.Errorf("no secrets stored, no key: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	tn := storage.Tenant{ID: storage.NewID(), Name: "acme", CreatedAt: now}
+	conn := storage.Connection{ID: storage.NewID(), TenantID: tn.ID, Name: "okta", Kind: storage.KindOkta,
+		OIDC:      storage.OIDCSettings{Issuer: "https://idp.example", ClientID: "c", ClientSecret: right.Seal("s3cret"), GroupsClaim: "groups"},
+		CreatedAt: now, UpdatedAt: now}
+	if err := st.Tx(ctx, func(tx storage.Tx) error {
+		if err := tx.CreateTenant(ctx, tn); err != nil {
+			return err
+		}
+		return tx.CreateConnection(ctx, conn)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSecretKey(ctx, st, right); err != nil {
+		t.Errorf("the key the secret was sealed with: %v", err)
+	}
+	if err := checkSecretKey(ctx, st, wrong); err == nil || !strings.Contains(err.Error(), "another key") {
+		t.Errorf("another key: %v, want a refusal", err)
+	}
+	if err := checkSecretKey(ctx, st, nil); err == nil || !strings.Contains(err.Error(), "no key is set") {
+		t.Errorf("no key: %v, want a refusal", err)
 	}
 }

@@ -74,6 +74,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
+	if err := checkSecretKey(ctx, st, secrets); err != nil {
+		return err
+	}
 	p := provisioner{store: st, catalog: catalog, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	if err := bootstrap(ctx, p, c, *adminEmail, getenv("ROLLCALL_ADMIN_PASSWORD"), stdout); err != nil {
 		return err

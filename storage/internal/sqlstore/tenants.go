@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -116,6 +118,15 @@ func (r reader) ConnectionByName(ctx context.Context, tenantID, name string) (st
 	c, err := scanConnection(r.q.QueryRowContext(ctx,
 		`SELECT `+connectionColumns+` FROM connections WHERE tenant_id = $1 AND name_fold = $2`, tenantID, fold(name)))
 	return c, r.fail("connection by name", err)
+}
+
+func (r reader) StoredClientSecret(ctx context.Context) (string, error) {
+	var secret string
+	err := r.q.QueryRowContext(ctx, `SELECT oidc_client_secret FROM connections WHERE oidc_client_secret <> '' LIMIT 1`).Scan(&secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return secret, r.fail("stored client secret", err)
 }
 
 func (r reader) Connections(ctx context.Context, tenantID string) ([]storage.Connection, error) {
