@@ -176,7 +176,10 @@ func testTokens(t *testing.T, s storage.Store) {
 		t.Errorf("unknown hash: %v, want ErrNotFound", err)
 	}
 	exp := now.Add(time.Hour)
-	tk2 := storage.Token{ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, Hint: "efgh", CreatedAt: now, ExpiresAt: &exp}
+	// Made a second later: Tokens lists by creation, and two ids made in one millisecond sort
+	// by their random bits.
+	tk2 := storage.Token{ID: storage.NewID(), TenantID: f.tenant.ID, ConnectionID: f.conn.ID, Hint: "efgh",
+		CreatedAt: now.Add(time.Second), ExpiresAt: &exp}
 	hash2 := []byte("second-hash")
 	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateToken(ctx, tk2, hash2) })
 	if _, _, err := s.TokenBySecretHash(ctx, hash2, now.Add(2*time.Hour)); !errors.Is(err, storage.ErrNotFound) {
