@@ -75,12 +75,18 @@ func openStore(ctx context.Context, database string) (storage.Store, error) {
 // secretBox is the Box that seals OIDC client secrets: from the key itself (ROLLCALL_SECRET_KEY),
 // from a key file, or, on SQLite, from DATABASE.key, made at first start beside the database
 // (owner-only) so that `make run` needs no setup. PostgreSQL deployments, whose replicas must
-// share the key, get none unless one is given: client secrets are then refused.
-func secretBox(database, key, keyFile string) (*secret.Box, error) {
+// share the key, get none unless one is given: client secrets are then refused. mayCreate is
+// false when the database already holds sealed secrets: a new key could not open them, so a
+// missing default key file is an error, not a new key.
+func secretBox(database, key, keyFile string, mayCreate bool) (*secret.Box, error) {
 	if key == "" {
 		if keyFile == "" && !isPostgres(database) {
 			keyFile = strings.TrimPrefix(database, "sqlite://") + ".key"
 			if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+				if !mayCreate {
+					return nil, fmt.Errorf("secret key file %s is missing, and this database holds OIDC client secrets "+
+						"sealed with the key it held: restore the file (or give that key as ROLLCALL_SECRET_KEY)", keyFile)
+				}
 				if err := os.WriteFile(keyFile, []byte(secret.NewKey()+"\n"), 0o600); err != nil {
 					return nil, fmt.Errorf("secret key file: %w", err)
 				}
@@ -102,13 +108,12 @@ func secretBox(database, key, keyFile string) (*secret.Box, error) {
 	return secret.NewBox(k)
 }
 
-// checkSecretKey refuses to serve with a key that cannot open the OIDC client secrets the
-// database holds, or with none when it holds some: sign-ins through those connections would
+// checkSecretKey refuses to serve with a key that cannot open sealed, an OIDC client secret
+// the database holds (storage.Reader.StoredClientSecret), or with none when it holds one: sign-ins through those connections would
 // fail one by one, long after the start, instead of the start failing now.
-func checkSecretKey(ctx context.Context, st storage.Reader, box *secret.Box) error {
-	sealed, err := st.StoredClientSecret(ctx)
-	if err != nil || sealed == "" {
-		return err
+func checkSecretKey(sealed string, box *secret.Box) error {
+	if sealed == "" {
+		return nil
 	}
 	if box == nil {
 		return errors.New("secret key: connections of this database hold sealed OIDC client secrets and no key is set; " +

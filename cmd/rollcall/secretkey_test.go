@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // a file made beside the database at first start and read again after.
 func TestSecretBox(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rollcall.db")
-	b1, err := secretBox(db, "", "")
+	b1, err := secretBox(db, "", "", true)
 	if err != nil || b1 == nil {
 		t.Fatalf("SQLite default: %v, %v", b1, err)
 	}
@@ -23,30 +24,39 @@ func TestSecretBox(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v", fi, err)
 	}
-	b2, err := secretBox(db, "", "")
+	b2, err := secretBox(db, "", "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := b2.Open(b1.Seal("x")); err != nil || got != "x" {
 		t.Errorf("the key changed between starts: %q, %v", got, err)
 	}
-	if b, err := secretBox("postgres://db.example/rollcall", "", ""); err != nil || b != nil {
+	if b, err := secretBox("postgres://db.example/rollcall", "", "", true); err != nil || b != nil {
 		t.Errorf("PostgreSQL without a key: %v, %v; want none", b, err)
 	}
 	key := secret.NewKey()
-	b3, err := secretBox("postgres://db.example/rollcall", key, "")
-	b4, err2 := secretBox(db, key, "")
+	b3, err := secretBox("postgres://db.example/rollcall", key, "", true)
+	b4, err2 := secretBox(db, key, "", true)
 	if err != nil || err2 != nil {
 		t.Fatal(err, err2)
 	}
 	if got, err := b4.Open(b3.Seal("y")); err != nil || got != "y" {
 		t.Errorf("ROLLCALL_SECRET_KEY is not the key: %q, %v", got, err)
 	}
-	if _, err := secretBox(db, "too short", ""); err == nil {
+	if _, err := secretBox(db, "too short", "", true); err == nil {
 		t.Error("a bad key was accepted")
 	}
-	if _, err := secretBox(db, "", filepath.Join(t.TempDir(), "missing.key")); err == nil {
+	if _, err := secretBox(db, "", filepath.Join(t.TempDir(), "missing.key"), true); err == nil {
 		t.Error("a missing key file was accepted")
+	}
+	// The default key file gone while the database holds secrets sealed with it: refused,
+	// and no new key file is made.
+	fresh := filepath.Join(t.TempDir(), "rollcall.db")
+	if _, err := secretBox(fresh, "", "", false); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing default key file with sealed secrets: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(fresh + ".key"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a key file was made that opens nothing: %v", err)
 	}
 }
 
@@ -63,10 +73,17 @@ func TestCheckSecretKey(t *testing.T) {
 	k2, _ := secret.ParseKey(secret.NewKey())
 	right, _ := secret.NewBox(k1)
 	wrong, _ := secret.NewBox(k2)
-	if err := checkSecretKey(ctx, st, wrong); err != nil {
+	check := func(box *secret.Box) error {
+		sealed, err := st.StoredClientSecret(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checkSecretKey(sealed, box)
+	}
+	if err := check(wrong); err != nil {
 		t.Errorf("no secrets stored, any key: %v", err)
 	}
-	if err := checkSecretKey(ctx, st, nil); err != nil {
+	if err := check(nil); err != nil {
 		t.Errorf("no secrets stored, no key: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -82,13 +99,13 @@ func TestCheckSecretKey(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkSecretKey(ctx, st, right); err != nil {
+	if err := check(right); err != nil {
 		t.Errorf("the key the secret was sealed with: %v", err)
 	}
-	if err := checkSecretKey(ctx, st, wrong); err == nil || !strings.Contains(err.Error(), "another key") {
+	if err := check(wrong); err == nil || !strings.Contains(err.Error(), "another key") {
 		t.Errorf("another key: %v, want a refusal", err)
 	}
-	if err := checkSecretKey(ctx, st, nil); err == nil || !strings.Contains(err.Error(), "no key is set") {
+	if err := check(nil); err == nil || !strings.Contains(err.Error(), "no key is set") {
 		t.Errorf("no key: %v, want a refusal", err)
 	}
 }

@@ -65,16 +65,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		c.BaseURL = "http://" + displayAddr(ln.Addr())
 	}
 
-	secrets, err := secretBox(c.Database, getenv("ROLLCALL_SECRET_KEY"), *keyFile)
-	if err != nil {
-		return err
-	}
 	st, err := openStore(ctx, c.Database)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := checkSecretKey(ctx, st, secrets); err != nil {
+	sealed, err := st.StoredClientSecret(ctx)
+	if err != nil {
+		return err
+	}
+	secrets, err := secretBox(c.Database, getenv("ROLLCALL_SECRET_KEY"), *keyFile, sealed == "")
+	if err != nil {
+		return err
+	}
+	if err := checkSecretKey(sealed, secrets); err != nil {
 		return err
 	}
 	p := provisioner{store: st, catalog: catalog, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}

@@ -126,18 +126,19 @@ const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ДОМ"
 // and a name could be taken twice. The check reads nothing and writes nothing.
 func checkCaseFolding(ctx context.Context, pool *pgxpool.Pool) error {
 	var same bool
-	var ctype string
-	err := pool.QueryRow(ctx, `SELECT lower($1::text) = $2::text, current_setting('lc_ctype')`,
-		foldProbe, strings.ToLower(foldProbe)).Scan(&same, &ctype)
-	if err != nil {
+	if err := pool.QueryRow(ctx, `SELECT lower($1::text) = $2::text`, foldProbe, strings.ToLower(foldProbe)).Scan(&same); err != nil {
 		return fmt.Errorf("postgres: check case folding: %w", err)
 	}
-	if !same {
-		return fmt.Errorf("postgres: this database lower-cases ASCII letters only (LC_CTYPE %q): Rollcall compares "+
-			"names ignoring case in every script and needs a UTF-8 LC_CTYPE; create the database with "+
-			"CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (or another UTF-8 locale)", ctype)
+	if same {
+		return nil
 	}
-	return nil
+	// pg_database names the database's character classification on every version
+	// (the lc_ctype setting is gone since PostgreSQL 16).
+	var ctype string
+	_ = pool.QueryRow(ctx, `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype)
+	return fmt.Errorf("postgres: this database lower-cases ASCII letters only (LC_CTYPE %q): Rollcall compares "+
+		"names ignoring case in every script and needs a UTF-8 LC_CTYPE; create the database with "+
+		"CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (or another UTF-8 locale)", ctype)
 }
 
 // Close closes the pool.

@@ -77,7 +77,7 @@ func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
 		s.Close()
 		t.Fatal("Open accepted a database whose lower() folds ASCII only")
 	}
-	if !strings.Contains(err.Error(), "LC_CTYPE") {
+	if !strings.Contains(err.Error(), `LC_CTYPE "C"`) {
 		t.Errorf("error does not say what to change: %v", err)
 	}
 	check, err := pgx.Connect(t.Context(), u.String())

@@ -37,9 +37,15 @@ type client struct {
 // wireConn is one persistent connection.
 type wireConn struct {
 	net.Conn
-	r   *bufio.Reader
-	buf bytes.Buffer // the request being written
+	r         *bufio.Reader
+	buf       bytes.Buffer // the request being written
+	idleSince time.Time
 }
+
+// maxIdle is how long a connection may wait for its next request before it is closed rather
+// than reused: shorter than servers' idle timeouts (Rollcall's is two minutes), so that a
+// request is seldom sent on a connection the server is closing.
+const maxIdle = 30 * time.Second
 
 func newClient(base, token string, conns int, timeout time.Duration) *client {
 	u, err := url.Parse(base)
@@ -62,10 +68,17 @@ func newClient(base, token string, conns int, timeout time.Duration) *client {
 
 // conn returns an idle connection (reused), or dials one.
 func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error) {
-	select {
-	case wc := <-c.idle:
-		return wc, true, nil
-	default:
+	for {
+		select {
+		case wc := <-c.idle:
+			if time.Since(wc.idleSince) < maxIdle {
+				return wc, true, nil
+			}
+			_ = wc.Close()
+			continue
+		default:
+		}
+		break
 	}
 	d := net.Dialer{Timeout: c.timeout}
 	var nc net.Conn
@@ -84,6 +97,7 @@ func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error
 // release keeps a connection for the next request, or closes it.
 func (c *client) release(wc *wireConn, reuse bool) {
 	if reuse {
+		wc.idleSince = time.Now()
 		select {
 		case c.idle <- wc:
 			return
@@ -118,17 +132,23 @@ func (c *client) do(ctx context.Context, method, path string, body any, want int
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// A request on a connection the server closed while it was idle fails before the server
-	// read it; it is sent once more on a new connection. Any other failure is the answer.
+	// A GET on a kept connection that the server closed before answering anything is sent
+	// once more on a new connection. Nothing else is sent twice: the server may have acted
+	// on a POST or PATCH it did not answer.
 	for {
 		wc, reused, err := c.conn(ctx)
 		if err != nil {
 			return err
 		}
+		stop := context.AfterFunc(ctx, func() { _ = wc.SetDeadline(time.Unix(1, 0)) })
 		resp, respBody, err := c.roundTrip(wc, method, path, payload)
+		stop()
 		if err != nil {
 			_ = wc.Close()
-			if reused && errors.Is(err, errStale) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if reused && method == http.MethodGet && errors.Is(err, errStale) {
 				continue
 			}
 			return fmt.Errorf("%s %s: %w", method, path, err)
@@ -147,8 +167,8 @@ func (c *client) do(ctx context.Context, method, path string, body any, want int
 	}
 }
 
-// errStale is a connection that was closed before it answered anything: on a reused
-// connection, the server closed it while it was idle.
+// errStale is a connection that was closed before any of the answer arrived: on a kept
+// connection, most likely one the server closed while it was idle.
 var errStale = errors.New("connection closed before the answer")
 
 // roundTrip writes one request on wc and reads its whole answer.
@@ -177,11 +197,16 @@ func (c *client) roundTrip(wc *wireConn, method, path string, payload []byte) (*
 	if _, err := wc.Write(b.Bytes()); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errStale, err)
 	}
-	resp, err := http.ReadResponse(wc.r, &http.Request{Method: method})
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+	// The first byte tells a connection closed before answering (nothing arrives) from an
+	// answer cut short, which ReadResponse reports alike.
+	if _, err := wc.r.Peek(1); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 			return nil, nil, fmt.Errorf("%w: %v", errStale, err)
 		}
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(wc.r, &http.Request{Method: method})
+	if err != nil {
 		return nil, nil, err
 	}
 	respBody, err := io.ReadAll(resp.Body)

@@ -105,3 +105,48 @@ func TestClientWire(t *testing.T) {
 		t.Errorf("unexpected status: %v", err)
 	}
 }
+
+// Ensure the client sends a POST once even when the server drops the connection without
+// answering (it may have acted on it), and gives up on a request when its context ends.
+func TestClientNoReplayAndCancel(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/scim/v2/drop":
+			posts.Add(1)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+		case "/scim/v2/slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		default:
+			_, _ = io.WriteString(w, `{}`)
+		}
+	}))
+	defer srv.Close()
+	c := newClient(srv.URL+"/scim/v2", "tok", 2, 10*time.Second)
+	ctx := context.Background()
+	if err := c.do(ctx, http.MethodGet, "/Users", nil, http.StatusOK, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The POST goes on the kept connection; the server reads it and hangs up.
+	if err := c.do(ctx, http.MethodPost, "/drop", map[string]string{"a": "b"}, http.StatusCreated, nil); err == nil {
+		t.Error("a POST the server hung up on succeeded")
+	}
+	if n := posts.Load(); n != 1 {
+		t.Errorf("the server saw the POST %d times, want once", n)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.do(cctx, http.MethodGet, "/slow", nil, http.StatusOK, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+		t.Errorf("a request whose context ended: %v after %v, want the context's error at once", err, time.Since(start))
+	}
+}

@@ -47,30 +47,40 @@ func procCPU(pid int) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return statCPU(b)
+	return statCPU(b, false)
 }
 
-// statCPU reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat line. The command
-// name (field 2) is in parentheses and may hold spaces, so fields count from the last ')'.
-func statCPU(b []byte) (time.Duration, bool) {
+// statCPU reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat line, and with
+// children cutime and cstime (16 and 17: the time of children that exited and were waited
+// for). The command name (field 2) is in parentheses and may hold spaces, so fields count
+// from the last ')'.
+func statCPU(b []byte, children bool) (time.Duration, bool) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, false
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 { // state is field 3; utime and stime are 14 and 15
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
+	last := 12
+	if children {
+		last = 14
+	}
+	if len(f) <= last {
 		return 0, false
 	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
+	var ticks int64
+	for _, s := range f[11 : last+1] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
 	}
-	return time.Duration(u+s) * clockTick, true
+	return time.Duration(ticks) * clockTick, true
 }
 
-// postgresCPU is the CPU time of every process named postgres on this host: the server's
-// backends (the pools keep theirs open through a measurement) and its helpers.
+// postgresCPU is the CPU time of every process named postgres on this host, with that of
+// their children that exited: the backends (the pools keep theirs open through a measurement),
+// the helpers, and, through the postmaster, parallel workers and backends that came and went.
 func postgresCPU() (time.Duration, bool) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var total time.Duration
@@ -80,7 +90,7 @@ func postgresCPU() (time.Duration, bool) {
 		if err != nil || !bytes.Contains(b, []byte("(postgres)")) {
 			continue
 		}
-		if d, ok := statCPU(b); ok {
+		if d, ok := statCPU(b, true); ok {
 			total += d
 			found = true
 		}
@@ -98,6 +108,9 @@ func localDatabase(database string) bool {
 		return false
 	}
 	h := u.Hostname()
+	if q := u.Query().Get("host"); q != "" {
+		h = q // a host parameter overrides the URL's host
+	}
 	if h == "" || h == "localhost" || strings.HasPrefix(h, "/") {
 		return true
 	}

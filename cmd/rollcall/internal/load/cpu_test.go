@@ -9,11 +9,19 @@ import (
 func TestStatCPU(t *testing.T) {
 	// utime 250 and stime 50 ticks, after a command name holding a space and a parenthesis.
 	line := []byte("4242 (post gres) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 10")
-	d, ok := statCPU(line)
+	d, ok := statCPU(line, false)
 	if !ok || d != 3*time.Second {
 		t.Errorf("statCPU = %v, %v; want 3s", d, ok)
 	}
-	if _, ok := statCPU([]byte("4242 (cut")); ok {
+	// With its children that exited: cutime 0 and cstime 0 here, then 70 and 30 ticks.
+	if d, ok := statCPU(line, true); !ok || d != 3*time.Second {
+		t.Errorf("statCPU with children = %v, %v; want 3s", d, ok)
+	}
+	withChildren := []byte("1 (postgres) S 0 1 1 0 -1 4194560 100 0 0 0 250 50 70 30 20 0 1 0 100 1000 10")
+	if d, ok := statCPU(withChildren, true); !ok || d != 4*time.Second {
+		t.Errorf("statCPU with children = %v, %v; want 4s", d, ok)
+	}
+	if _, ok := statCPU([]byte("4242 (cut"), false); ok {
 		t.Error("statCPU read a truncated line")
 	}
 	// This process: its own /proc entry parses, and its CPU time never goes backwards.
@@ -33,6 +41,8 @@ func TestLocalDatabase(t *testing.T) {
 		"postgres://localhost/db":               true,
 		"postgres://[::1]:5432/db":              true,
 		"postgres:///db?host=/var/run/pg":       true,
+		"postgres:///db?host=db.example.com":    false,
+		"postgres://127.0.0.1/db?host=10.0.0.5": false,
 		"postgres://db.example.com/db":          false,
 		"postgres://10.0.0.5/db":                false,
 		"":                                      false,
