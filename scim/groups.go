@@ -58,6 +58,8 @@ func checkDisplayName(name string) *Error {
 	return nil
 }
 
+// Create completes the library's ResourceHandler; Rollcall routes POST to handleCreate, which
+// shares its work (createGroup).
 func (g groups) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	s, out, err := g.h.createGroup(r, attrs)
 	if err != nil {

@@ -74,6 +74,8 @@ func marshalDoc(doc map[string]any) json.RawMessage {
 	return b
 }
 
+// Create completes the library's ResourceHandler; Rollcall routes POST to handleCreate, which
+// shares its work (createUser).
 func (u users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	s, out, err := u.h.createUser(r, attrs)
 	if err != nil {
