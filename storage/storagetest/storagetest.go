@@ -367,20 +367,29 @@ func testScopeIsolation(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	f := setup(t, s, "acme")
 	u := f.user("alice")
-	createUsers(t, s, u)
+	createUsers(t, s, u, f.user("bob"))
 	g := setup(t, s, "globex")
+	// A page past the first counts, and skips to its first row, by the connection's index
+	// (listing.from): the right scope sees bob there, and no other scope sees anything.
+	if page, err := s.Users(ctx, f.scope, storage.Query{Limit: 10, Offset: 1, Count: true}); err != nil ||
+		page.Total != 2 || len(page.Items) != 1 || page.Items[0].UserName != "bob" {
+		t.Errorf("second page of the connection: %+v, %v", page, err)
+	}
 	for name, scope := range map[string]storage.Scope{
-		"other tenant":     g.scope,
-		"other connection": {TenantID: f.tenant.ID, ConnectionID: storage.NewID()},
+		"other tenant":                   g.scope,
+		"other connection":               {TenantID: f.tenant.ID, ConnectionID: storage.NewID()},
+		"connection of the other tenant": {TenantID: g.tenant.ID, ConnectionID: f.conn.ID},
 	} {
 		if _, err := s.User(ctx, scope, u.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s: User = %v, want ErrNotFound", name, err)
 		}
-		page, err := s.Users(ctx, scope, storage.Query{Limit: 10, Count: true})
-		if err != nil || page.Total != 0 || len(page.Items) != 0 {
-			t.Errorf("%s: Users = %+v, %v", name, page, err)
+		for _, offset := range []int{0, 1} {
+			page, err := s.Users(ctx, scope, storage.Query{Limit: 10, Offset: offset, Count: true})
+			if err != nil || page.Total != 0 || len(page.Items) != 0 {
+				t.Errorf("%s, offset %d: Users = %+v, %v", name, offset, page, err)
+			}
 		}
-		err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, scope, u.ID) })
+		err := s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, scope, u.ID) })
 		if !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s: DeleteUser = %v, want ErrNotFound", name, err)
 		}
