@@ -61,7 +61,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.Profile, rec.Values, rec.Email = userIndexes(newDoc)
 		rec.Version, rec.UpdatedAt = old.Version+1, h.now()
-		if err := tx.UpdateUser(ctx, rec); err != nil {
+		if err := updateUser(ctx, tx, old, rec); err != nil {
 			return err
 		}
 		return h.audit(ctx, tx, r, "scim.user.patch", "user", id, redactedDoc(old), redactedDoc(rec), opSummary(ops))

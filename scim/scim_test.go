@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -388,5 +389,35 @@ func TestCreateAnswersAsGet(t *testing.T) {
 	}
 	if l := e.do("GET", `/Users?filter=userName%20eq%20%22dee@example.com%22`, nil); l.body["totalResults"] != float64(0) {
 		t.Errorf("a refused POST stored the user: %s", l.raw)
+	}
+}
+
+// Ensure the multi-valued rows filters read follow PATCHes: kept through a PATCH of active
+// (which does not rewrite them), replaced by a PATCH of emails.
+func TestPatchKeepsAndReplacesValues(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("vic@example.com",
+		"emails", []any{map[string]any{"value": "vic@work.example", "type": "work", "primary": true}}))
+	find := func(email string) float64 {
+		t.Helper()
+		r := e.do("GET", "/Users?filter="+url.QueryEscape(`emails[type eq "work"].value eq "`+email+`"`), nil)
+		n, _ := r.body["totalResults"].(float64)
+		return n
+	}
+	if r := e.do("PATCH", "/Users/"+id, patch(op("replace", "", map[string]any{"active": false}))); r.status != http.StatusOK && r.status != http.StatusNoContent {
+		t.Fatalf("PATCH active: %d %s", r.status, r.raw)
+	}
+	if n := find("vic@work.example"); n != 1 {
+		t.Errorf("after a PATCH of active, the work email finds %v users, want 1", n)
+	}
+	if g := e.do("GET", "/Users/"+id, nil); g.body["active"] != false {
+		t.Errorf("active = %v, want false", g.body["active"])
+	}
+	r := e.do("PATCH", "/Users/"+id, patch(op("replace", "emails", []any{map[string]any{"value": "vic@new.example", "type": "work"}})))
+	if r.status != http.StatusOK && r.status != http.StatusNoContent {
+		t.Fatalf("PATCH emails: %d %s", r.status, r.raw)
+	}
+	if old, new := find("vic@work.example"), find("vic@new.example"); old != 0 || new != 1 {
+		t.Errorf("after a PATCH of emails: old address finds %v, new finds %v; want 0 and 1", old, new)
 	}
 }

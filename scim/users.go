@@ -141,7 +141,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		rec.UserName, rec.ExternalID, rec.Doc = userName, externalID, marshalDoc(doc)
 		rec.Profile, rec.Values, rec.Email = userIndexes(doc)
 		rec.Version, rec.UpdatedAt = old.Version+1, h.now()
-		if err := tx.UpdateUser(ctx, rec); err != nil {
+		if err := updateUser(ctx, tx, old, rec); err != nil {
 			return err
 		}
 		return h.audit(ctx, tx, r, "scim.user.replace", "user", id, redactedDoc(old), redactedDoc(rec), nil)
@@ -285,6 +285,15 @@ func notFoundAs(err error, rs *resourceSchema, id string) error {
 }
 
 type passwordKey struct{}
+
+// updateUser writes rec over old, rewriting the multi-valued rows only when they changed: a
+// PATCH of active (Okta's and Entra's deactivation) leaves the emails' rows as they are.
+func updateUser(ctx context.Context, tx storage.Tx, old, rec storage.User) error {
+	if storage.SameValues(old.Values, rec.Values) {
+		return tx.UpdateUserRow(ctx, rec)
+	}
+	return tx.UpdateUser(ctx, rec)
+}
 
 // withPassword carries a password the body held (taken out of the document) to the handler.
 func withPassword(r *http.Request, password string) *http.Request {

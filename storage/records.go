@@ -2,6 +2,8 @@ package storage
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rollcall/rollcall/rbac"
@@ -154,6 +156,31 @@ type Value struct {
 	Region        string
 	PostalCode    string
 	Country       string
+}
+
+// SameValues reports whether a and b hold the same elements of each attribute in the same
+// order: whether rows stored for a would be those for b. Attributes may come in any order.
+func SameValues(a, b []Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	sorted := func(vs []Value) []Value {
+		out := slices.Clone(vs)
+		slices.SortStableFunc(out, func(x, y Value) int { return strings.Compare(x.Attr, y.Attr) })
+		return out
+	}
+	a, b = sorted(a), sorted(b)
+	for i := range a {
+		x, y := a[i], b[i]
+		if (x.Primary == nil) != (y.Primary == nil) || (x.Primary != nil && *x.Primary != *y.Primary) {
+			return false
+		}
+		x.Primary, y.Primary = nil, nil
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // Group is an IdP group of one connection: pushed over SCIM, or seen in a login's groups claim.

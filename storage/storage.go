@@ -183,6 +183,9 @@ type Tx interface {
 	// UpdateUser writes every field of u, replacing its multi-valued rows, and bumps nothing:
 	// callers set Version and UpdatedAt. Turning Active off ends all the user's sessions.
 	UpdateUser(ctx context.Context, u User) error
+	// UpdateUserRow is UpdateUser for a change that leaves the multi-valued rows as stored:
+	// u.Values is not written (a PATCH of active, say, which need not rewrite the emails).
+	UpdateUserRow(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, scope Scope, id string) error
 
 	// CreateGroup inserts g; it returns a *ConflictError when another group of the connection

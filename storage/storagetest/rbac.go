@@ -414,6 +414,7 @@ func testSessions(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	f := setup(t, s, "acme")
 	u := f.user("alice")
+	u.Values = []storage.Value{{Attr: "emails", Value: "alice@example.com", Type: "work"}}
 	createUsers(t, s, u)
 	live := storage.Session{IDHash: []byte("live-hash"), Kind: storage.SessionAPI, TenantID: f.tenant.ID, UserID: u.ID,
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeenAt: now}
@@ -444,17 +445,21 @@ func testSessions(t *testing.T, s storage.Store) {
 		}
 		return err
 	})
-	// Deactivation ends every session at once.
+	// Deactivation ends every session at once, also through UpdateUserRow, which leaves the
+	// multi-valued rows as stored whatever u.Values holds.
 	mustTx(t, s, func(tx storage.Tx) error {
 		l, err := tx.LockUser(ctx, f.scope, u.ID)
 		if err != nil {
 			return err
 		}
-		l.Active = false
-		return tx.UpdateUser(ctx, l)
+		l.Active, l.Values = false, nil
+		return tx.UpdateUserRow(ctx, l)
 	})
 	if _, err := s.Session(ctx, live.IDHash, now); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("session after deactivation: %v", err)
+	}
+	if got, err := s.User(ctx, f.scope, u.ID); err != nil || got.Active || len(got.Values) != 1 || got.Values[0].Value != "alice@example.com" {
+		t.Errorf("after UpdateUserRow: %+v, %v; want inactive with its email kept", got, err)
 	}
 	users, err := s.UsersByUserName(ctx, "ALICE")
 	if err != nil || len(users) != 1 || users[0].ID != u.ID {

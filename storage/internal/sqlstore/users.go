@@ -113,6 +113,16 @@ func createUserStatements(u *storage.User) []Statement {
 }
 
 func (t *txn) UpdateUser(ctx context.Context, u storage.User) error {
+	if err := t.UpdateUserRow(ctx, u); err != nil {
+		return err
+	}
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM user_values WHERE user_id = $1`, u.ID); err != nil {
+		return t.fail("update user values", err)
+	}
+	return t.insertValues(ctx, &u)
+}
+
+func (t *txn) UpdateUserRow(ctx context.Context, u storage.User) error {
 	var b builder
 	b.w("UPDATE users SET ")
 	for i, a := range userArgs(&u) {
@@ -129,16 +139,13 @@ func (t *txn) UpdateUser(ctx context.Context, u storage.User) error {
 	if err := t.mustAffect(res); err != nil {
 		return err
 	}
-	if _, err := t.q.ExecContext(ctx, `DELETE FROM user_values WHERE user_id = $1`, u.ID); err != nil {
-		return t.fail("update user values", err)
-	}
 	if !u.Active {
 		// Deactivation signs the user out everywhere, in the same transaction.
 		if _, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
 			return t.fail("end sessions", err)
 		}
 	}
-	return t.insertValues(ctx, &u)
+	return nil
 }
 
 func (t *txn) insertValues(ctx context.Context, u *storage.User) error {
