@@ -68,17 +68,16 @@ func newClient(base, token string, conns int, timeout time.Duration) *client {
 
 // conn returns an idle connection (reused), or dials one.
 func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error) {
-	for {
+	for idle := true; idle; {
 		select {
 		case wc := <-c.idle:
 			if time.Since(wc.idleSince) < maxIdle {
 				return wc, true, nil
 			}
 			_ = wc.Close()
-			continue
 		default:
+			idle = false
 		}
-		break
 	}
 	d := net.Dialer{Timeout: c.timeout}
 	var nc net.Conn
