@@ -533,22 +533,9 @@ func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map
 	if externalID != "" {
 		in["externalId"] = externalID
 	}
-	out, serr := withExternalID(rs.core).Validate(in)
+	out, serr := rs.validate(in)
 	if serr != nil {
-		return nil, fromLibrary(*serr)
-	}
-	for _, e := range rs.extensions {
-		inner, ok := in[e.ID]
-		if !ok || inner == nil {
-			continue
-		}
-		v, serr := e.ValidateExtension(inner)
-		if serr != nil {
-			return nil, fromLibrary(*serr)
-		}
-		if len(v) > 0 {
-			out[e.ID] = v
-		}
+		return nil, serr
 	}
 	delete(out, "schemas")
 	return out, nil

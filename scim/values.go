@@ -321,8 +321,9 @@ func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, passwor
 	return res, password, nil
 }
 
-// validate checks a normalized body as the library's POST and PUT handlers do, with its
-// validators: the core schema with externalId, then each extension present.
+// validate checks a normalized body (or a patched document) as the library's POST and PUT
+// handlers do, with its validators: the core schema with externalId, then each extension
+// present; an extension left empty is absent.
 func (rs *resourceSchema) validate(m map[string]any) (map[string]any, *Error) {
 	attrs, serr := rs.posted.Validate(m)
 	if serr != nil {
@@ -337,7 +338,9 @@ func (rs *resourceSchema) validate(m map[string]any) (map[string]any, *Error) {
 		if serr != nil {
 			return nil, fromLibrary(*serr)
 		}
-		attrs[e.ID] = v
+		if len(v) > 0 {
+			attrs[e.ID] = v
+		}
 	}
 	return attrs, nil
 }

@@ -67,7 +67,7 @@ func newClient(base, token string, conns int, timeout time.Duration) *client {
 }
 
 // conn returns an idle connection (reused), or dials one.
-func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error) {
+func (c *client) conn(ctx context.Context) (*wireConn, bool, error) {
 	for idle := true; idle; {
 		select {
 		case wc := <-c.idle:
@@ -81,6 +81,7 @@ func (c *client) conn(ctx context.Context) (wc *wireConn, reused bool, err error
 	}
 	d := net.Dialer{Timeout: c.timeout}
 	var nc net.Conn
+	var err error
 	if c.base.Scheme == "https" {
 		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: c.base.Hostname(), NextProtos: []string{"http/1.1"}}}
 		nc, err = td.DialContext(ctx, "tcp", c.host)
