@@ -285,25 +285,17 @@ func (h *Handler) run(r *http.Request, l *listing) (listResponse, []stored, erro
 	var items []stored
 	var next *storage.Position
 	if l.rs == usersSchema {
-		page, err := h.store.Users(ctx, p.scope(), l.q)
+		q := l.q
+		q.WithGroups = l.proj.wants("groups")
+		page, err := h.store.Users(ctx, p.scope(), q)
 		if err != nil {
 			return resp, nil, err
 		}
 		resp.TotalResults, next = total(page.Total), page.Next
-		var groups map[string][]storage.GroupRef
-		if l.proj.wants("groups") && len(page.Items) > 0 {
-			ids := make([]string, len(page.Items))
-			for i, u := range page.Items {
-				ids[i] = u.ID
-			}
-			if groups, err = h.store.GroupsOfUsers(ctx, p.scope(), ids); err != nil {
-				return resp, nil, err
-			}
-		}
 		for _, u := range page.Items {
 			s := userStored(u)
 			items = append(items, s)
-			resp.Resources = append(resp.Resources, h.render(usersSchema, s, h.userAttrs(u, groups[u.ID], true), l.proj))
+			resp.Resources = append(resp.Resources, h.render(usersSchema, s, h.userAttrs(u, u.Groups, true), l.proj))
 		}
 	} else {
 		page, err := h.store.Groups(ctx, p.scope(), l.q)

@@ -392,6 +392,69 @@ func TestCreateAnswersAsGet(t *testing.T) {
 	}
 }
 
+// Ensure a user's groups (read-only, returned by default) are answered by a GET of the user
+// and by a listing, in the order the groups were made, each with its display name, $ref and
+// type; not when excluded or not asked for; and none for a user of no group.
+func TestUserGroups(t *testing.T) {
+	e := newEnv(t)
+	ann := e.mustCreate("/Users", user("ann@example.com"))
+	bo := e.mustCreate("/Users", user("bo@example.com"))
+	first := e.mustCreate("/Groups", group("Zeta", ann))
+	second := e.mustCreate("/Groups", group("Alpha", ann, bo))
+	ref := func(id, name string) map[string]any {
+		loc := e.do("GET", "/Groups/"+id, nil).body["meta"].(map[string]any)["location"]
+		return map[string]any{"value": id, "display": name, "$ref": loc, "type": "direct"}
+	}
+	want := []any{ref(first, "Zeta"), ref(second, "Alpha")}
+	groupsOf := func(what string, r response, resource map[string]any) any {
+		t.Helper()
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", what, r.status, r.raw)
+		}
+		return resource["groups"]
+	}
+	listed := func(r response) map[string]any {
+		res, _ := r.body["Resources"].([]any)
+		if len(res) != 1 {
+			t.Fatalf("listing: %s", r.raw)
+		}
+		return res[0].(map[string]any)
+	}
+	check := func(what string, got, want any) {
+		t.Helper()
+		if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
+			t.Errorf("%s: groups %s, want %s", what, g, w)
+		}
+	}
+	r := e.do("GET", "/Users/"+ann, nil)
+	check("GET", groupsOf("GET", r, r.body), want)
+	r = e.do("GET", `/Users?filter=userName%20eq%20%22ann@example.com%22`, nil)
+	check("filter", groupsOf("filter", r, listed(r)), want)
+	r = e.do("GET", "/Users/"+bo, nil)
+	check("GET of a member of one group", groupsOf("GET", r, r.body), []any{ref(second, "Alpha")})
+	for _, path := range []string{"/Users/" + ann + "?excludedAttributes=groups", "/Users/" + ann + "?attributes=userName"} {
+		r = e.do("GET", path, nil)
+		check(path, groupsOf(path, r, r.body), nil)
+	}
+	r = e.do("GET", `/Users?filter=userName%20eq%20%22ann@example.com%22&excludedAttributes=groups`, nil)
+	check("filter, excluded", groupsOf("filter", r, listed(r)), nil)
+	cy := e.mustCreate("/Users", user("cy@example.com"))
+	r = e.do("GET", "/Users/"+cy, nil)
+	check("GET of a user of no group", groupsOf("GET", r, r.body), nil)
+	if r := e.do("GET", "/Users/"+storage.NewID(), nil); r.status != http.StatusNotFound || r.body["status"] != "404" {
+		t.Errorf("GET of an unknown user: %d %s", r.status, r.raw)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // Ensure the multi-valued rows filters read follow PATCHes: kept through a PATCH of active
 // (which does not rewrite them), replaced by a PATCH of emails.
 func TestPatchKeepsAndReplacesValues(t *testing.T) {

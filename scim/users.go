@@ -224,19 +224,23 @@ func (h *Handler) groupsOf(ctx context.Context, p principal, userID string) ([]s
 	return m[userID], err
 }
 
-// loadUser reads a user of the caller's connection, and its groups when the projection
-// returns them.
+// loadUser reads a user of the caller's connection to answer a GET, and its groups when the
+// projection returns them: one statement, as a listing by id (a GET renders the stored
+// document, so the user's indexed values are not read).
 func (h *Handler) loadUser(r *http.Request, id string, proj projection) (storage.User, []storage.GroupRef, error) {
 	ctx, p := r.Context(), principalFrom(r.Context())
-	rec, err := h.store.User(ctx, p.scope(), id)
+	page, err := h.store.Users(ctx, p.scope(), storage.Query{
+		Filter: storage.Compare{Field: storage.FieldID, Op: storage.OpEq, Value: id},
+		Limit:  1, WithGroups: proj.wants("groups"),
+	})
 	if err != nil {
-		return rec, nil, notFoundAs(err, usersSchema, id)
+		return storage.User{}, nil, err
 	}
-	if !proj.wants("groups") {
-		return rec, nil, nil
+	if len(page.Items) == 0 {
+		return storage.User{}, nil, notFound(usersSchema, id)
 	}
-	groups, err := h.groupsOf(ctx, p, id)
-	return rec, groups, err
+	u := page.Items[0]
+	return u, u.Groups, nil
 }
 
 // handleGetUser is GET /Users/{id}, with attributes/excludedAttributes and If-None-Match.

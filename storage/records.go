@@ -113,6 +113,9 @@ type User struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Groups are the groups of the listing's scope the user is a direct member of, in
+	// creation order; filled only by a listing with Query.WithGroups.
+	Groups []GroupRef
 }
 
 // Profile holds the singular string attributes of a user that filters and sorting can use.

@@ -279,6 +279,8 @@ type Query struct {
 	After *Position
 	// Count asks for Page.Total.
 	Count bool
+	// WithGroups (users only) fills each listed user's Groups, read by the same statement.
+	WithGroups bool
 }
 
 // Position is a place in an ordered listing: the sort key and creation sequence of the last

@@ -45,6 +45,8 @@ var dialect = &sqlstore.Dialect{
 	Contains:  func(col, arg string) string { return "strpos(" + col + ", " + arg + ") > 0" },
 	HasPrefix: func(col, arg string) string { return "starts_with(" + col + ", " + arg + ")" },
 	HasSuffix: func(col, arg string) string { return "right(" + col + ", length(" + arg + ")) = " + arg },
+	JSONArray: "json_build_array",
+	JSONAgg:   "json_agg",
 	NewIDExpr: "gen_random_uuid()::text",
 	Classify:  classify,
 	Retryable: func(err error) bool {

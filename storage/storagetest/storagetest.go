@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SortedKeysetPaging", testSortedKeysetPaging},
 		{"GroupNameUniquePerConnection", testGroupNameUnique},
 		{"Members", testMembers},
+		{"UsersWithGroups", testUsersWithGroups},
 		{"DeleteCascades", testDeleteCascades},
 		{"TxRollsBack", testTxRollsBack},
 		{"Audit", testAudit},
@@ -743,6 +744,85 @@ func testMembers(t *testing.T, s storage.Store) {
 	})
 	if got := memberIDs(t, s, f.scope, g.ID); len(got) != 0 {
 		t.Errorf("replace with nothing left %v", got)
+	}
+}
+
+// Ensure a listing with WithGroups gives each user the groups GroupsOfUsers gives: in
+// creation order, of the listing's scope only, and none when not asked.
+func testUsersWithGroups(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	us := []storage.User{f.user("wg0"), f.user("wg1"), f.user("wg2")}
+	createUsers(t, s, us...)
+	zeta, odd := f.group("zeta"), f.group(`"Ünïcode" \ group`)
+	other := storage.Connection{ID: storage.NewID(), TenantID: f.tenant.ID, Name: "entra", Kind: storage.KindEntra, CreatedAt: now, UpdatedAt: now}
+	elsewhere := f.group("elsewhere")
+	elsewhere.ConnectionID = other.ID
+	tenantScope := storage.Scope{TenantID: f.tenant.ID}
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateConnection(ctx, other); err != nil {
+			return err
+		}
+		for _, g := range []storage.Group{zeta, odd, elsewhere} {
+			if err := tx.CreateGroup(ctx, g); err != nil {
+				return err
+			}
+		}
+		// Added in the other order than the groups were made, which is the order listed.
+		for _, m := range []struct {
+			g   storage.Group
+			ids []string
+		}{{odd, []string{us[0].ID, us[1].ID}}, {zeta, []string{us[0].ID}}, {elsewhere, []string{us[0].ID}}} {
+			if _, missing, err := tx.AddMembers(ctx, tenantScope, m.g.ID, m.ids); err != nil || len(missing) > 0 {
+				return fmt.Errorf("AddMembers(%s): missing %v, %w", m.g.DisplayName, missing, err)
+			}
+		}
+		return nil
+	})
+	ref := func(g storage.Group) storage.GroupRef { return storage.GroupRef{ID: g.ID, DisplayName: g.DisplayName} }
+	for _, c := range []struct {
+		name  string
+		scope storage.Scope
+		q     storage.Query
+		order []int
+		want  map[string][]storage.GroupRef
+	}{
+		{"connection", f.scope, storage.Query{Limit: 10, WithGroups: true}, []int{0, 1, 2},
+			map[string][]storage.GroupRef{us[0].ID: {ref(zeta), ref(odd)}, us[1].ID: {ref(odd)}}},
+		{"tenant", tenantScope, storage.Query{Limit: 10, WithGroups: true}, []int{0, 1, 2},
+			map[string][]storage.GroupRef{us[0].ID: {ref(zeta), ref(odd), ref(elsewhere)}, us[1].ID: {ref(odd)}}},
+		{"sorted, filtered", f.scope, storage.Query{Limit: 10, WithGroups: true, SortBy: storage.FieldUserName, Descending: true,
+			Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpSw, Value: "wg", Fold: true}}, []int{2, 1, 0},
+			map[string][]storage.GroupRef{us[0].ID: {ref(zeta), ref(odd)}, us[1].ID: {ref(odd)}}},
+		{"not asked", f.scope, storage.Query{Limit: 10}, []int{0, 1, 2}, map[string][]storage.GroupRef{}},
+	} {
+		page, err := s.Users(ctx, c.scope, c.q)
+		if err != nil {
+			t.Fatalf("%s: Users: %v", c.name, err)
+		}
+		if len(page.Items) != len(c.order) {
+			t.Fatalf("%s: %d users, want %d", c.name, len(page.Items), len(c.order))
+		}
+		for i, u := range page.Items {
+			if u.ID != us[c.order[i]].ID {
+				t.Errorf("%s: user %d is %s, want %s", c.name, i, u.UserName, us[c.order[i]].UserName)
+			}
+			if want := c.want[u.ID]; !slices.Equal(u.Groups, want) {
+				t.Errorf("%s: groups of %s = %v, want %v", c.name, u.UserName, u.Groups, want)
+			}
+		}
+		if !c.q.WithGroups {
+			continue
+		}
+		refs, err := s.GroupsOfUsers(ctx, c.scope, []string{us[0].ID, us[1].ID, us[2].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page.Items {
+			if !slices.Equal(u.Groups, refs[u.ID]) {
+				t.Errorf("%s: listed groups of %s = %v, GroupsOfUsers = %v", c.name, u.UserName, u.Groups, refs[u.ID])
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/rollcall/rollcall/storage"
 )
@@ -97,10 +98,40 @@ func (r reader) group(ctx context.Context, scope storage.Scope, key, value strin
 
 func (r reader) Groups(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.Group], error) {
 	l := listing{r: r, table: "groups", alias: "g", fields: groupFields, sets: groupSets, scope: scope, q: q}
-	return page(ctx, &l, groupColumns, func() ([]any, func() (storage.Group, int64)) {
+	return page(ctx, &l, groupColumns, func() ([]any, func() (storage.Group, int64, error)) {
 		var s groupScan
-		return s.dest(), func() (storage.Group, int64) { g := s.group(); return g, g.Seq }
+		return s.dest(), func() (storage.Group, int64, error) { g := s.group(); return g, g.Seq, nil }
 	})
+}
+
+// groupRefsOf writes a scalar subquery: the groups of the scope that the user whose id is
+// userID is a direct member of, as a JSON array of [id, displayName] pairs in creation order
+// (NULL or [] when none). A listing reads a page of users and their groups in one statement,
+// where GroupsOfUsers would cost a second round trip.
+func (r reader) groupRefsOf(b *builder, userID string, scope storage.Scope) {
+	b.w("(SELECT ", r.d.JSONAgg, "(", r.d.JSONArray, "(ug.id, ug.display_name) ORDER BY ug.seq)",
+		" FROM group_members ugm JOIN groups ug ON ug.id = ugm.group_id WHERE ugm.member_id = ", userID)
+	scopeWhere(b, "ug", scope)
+	b.w(")")
+}
+
+// decodeGroupRefs reads what groupRefsOf makes.
+func decodeGroupRefs(b []byte) ([]storage.GroupRef, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return nil, fmt.Errorf("sqlstore: groups of a user: %w", err)
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	refs := make([]storage.GroupRef, len(pairs))
+	for i, p := range pairs {
+		refs[i] = storage.GroupRef{ID: p[0], DisplayName: p[1]}
+	}
+	return refs, nil
 }
 
 func (r reader) GroupsOfUsers(ctx context.Context, scope storage.Scope, userIDs []string) (map[string][]storage.GroupRef, error) {

@@ -134,6 +134,8 @@ type listing struct {
 	sets   map[storage.Set]setDef
 	scope  storage.Scope
 	q      storage.Query
+	// groupRefs adds a column after columns: the groups of each user, as JSON (users only).
+	groupRefs bool
 }
 
 // from writes the FROM and WHERE of the listing. For a scan (the count, the skip to an index
@@ -176,6 +178,10 @@ func (l *listing) count(ctx context.Context) (int, error) {
 func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column, error) {
 	var b builder
 	b.w("SELECT ", columns)
+	if l.groupRefs {
+		b.w(", ")
+		l.r.groupRefsOf(&b, l.alias+".id", l.scope)
+	}
 	var sortCol *column
 	sortExpr := ""
 	if l.q.SortBy != "" {
@@ -261,7 +267,7 @@ func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column
 // turned into an item by the function it returns), and the count when asked. A page that is
 // not full tells the count itself, so a lookup by userName (the commonest IdP request) costs
 // one query, not two.
-func page[T any](ctx context.Context, l *listing, columns string, newScan func() ([]any, func() (T, int64))) (storage.Page[T], error) {
+func page[T any](ctx context.Context, l *listing, columns string, newScan func() ([]any, func() (T, int64, error))) (storage.Page[T], error) {
 	p := storage.Page[T]{Total: -1}
 	q := l.q
 	if q.Limit > 0 {
@@ -280,7 +286,10 @@ func page[T any](ctx context.Context, l *listing, columns string, newScan func()
 			if err := rows.Scan(dest...); err != nil {
 				return p, l.r.fail("list "+l.table, err)
 			}
-			item, seq := done()
+			item, seq, err := done()
+			if err != nil {
+				return p, err
+			}
 			p.Items = append(p.Items, item)
 			lastSeq = seq
 		}

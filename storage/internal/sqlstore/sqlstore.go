@@ -38,6 +38,9 @@ type Dialect struct {
 	// Retryable reports whether a transaction failed only because it raced another one and
 	// should simply run again (PostgreSQL serialization failures and deadlocks).
 	Retryable func(error) bool
+	// JSONArray and JSONAgg name the functions that make a JSON array of their arguments
+	// and aggregate values into a JSON array.
+	JSONArray, JSONAgg string
 	// NewIDExpr is an SQL expression giving a new unique id, for rows made in bulk.
 	NewIDExpr string
 	// MigrationLock, when set, is run first in every migration transaction so that replicas

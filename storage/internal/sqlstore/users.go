@@ -257,9 +257,20 @@ func (r reader) userValues(ctx context.Context, userID string) ([]storage.Value,
 // Users implements storage.Reader. Listed users carry Profile but not Values (Values are
 // indexes of Doc, which is what callers render).
 func (r reader) Users(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.User], error) {
-	l := listing{r: r, table: "users", alias: "u", fields: userFields, sets: userSets, scope: scope, q: q}
-	return page(ctx, &l, userColumns, func() ([]any, func() (storage.User, int64)) {
+	l := listing{r: r, table: "users", alias: "u", fields: userFields, sets: userSets, scope: scope, q: q,
+		groupRefs: q.WithGroups}
+	return page(ctx, &l, userColumns, func() ([]any, func() (storage.User, int64, error)) {
 		var s userScan
-		return s.dest(), func() (storage.User, int64) { u := s.user(); return u, u.Seq }
+		dest := s.dest()
+		var groups []byte
+		if q.WithGroups {
+			dest = append(dest, &groups)
+		}
+		return dest, func() (storage.User, int64, error) {
+			u := s.user()
+			var err error
+			u.Groups, err = decodeGroupRefs(groups)
+			return u, u.Seq, err
+		}
 	})
 }
