@@ -824,6 +824,26 @@ func testUsersWithGroups(t *testing.T, s storage.Store) {
 			}
 		}
 	}
+	// Second pages, by index (with the count) and by cursor, sorted and not.
+	for _, sortBy := range []storage.Field{"", storage.FieldUserName} {
+		q := storage.Query{Limit: 1, Offset: 1, Count: true, WithGroups: true, SortBy: sortBy}
+		byIndex, err := s.Users(ctx, f.scope, q)
+		if err != nil || byIndex.Total != 3 || len(byIndex.Items) != 1 || byIndex.Items[0].ID != us[1].ID ||
+			!slices.Equal(byIndex.Items[0].Groups, []storage.GroupRef{ref(odd)}) {
+			t.Errorf("sortBy %q: second page by index = %+v, %v", sortBy, byIndex, err)
+		}
+		q.Offset, q.Count = 0, false
+		first, err := s.Users(ctx, f.scope, q)
+		if err != nil || first.Next == nil {
+			t.Fatalf("sortBy %q: first page = %+v, %v", sortBy, first, err)
+		}
+		q.After = first.Next
+		byCursor, err := s.Users(ctx, f.scope, q)
+		if err != nil || len(byCursor.Items) != 1 || byCursor.Items[0].ID != us[1].ID ||
+			!slices.Equal(byCursor.Items[0].Groups, []storage.GroupRef{ref(odd)}) {
+			t.Errorf("sortBy %q: second page by cursor = %+v, %v", sortBy, byCursor, err)
+		}
+	}
 }
 
 func testDeleteCascades(t *testing.T, s storage.Store) {

@@ -257,13 +257,17 @@ func (r reader) userValues(ctx context.Context, userID string) ([]storage.Value,
 // Users implements storage.Reader. Listed users carry Profile but not Values (Values are
 // indexes of Doc, which is what callers render).
 func (r reader) Users(ctx context.Context, scope storage.Scope, q storage.Query) (storage.Page[storage.User], error) {
+	// A sorted listing sorts its matches before it takes the page, and SQLite computes every
+	// column of a row that enters the sort: the groups of a sorted page are read for its users
+	// alone, with GroupsOfUsers.
+	inline := q.WithGroups && q.SortBy == ""
 	l := listing{r: r, table: "users", alias: "u", fields: userFields, sets: userSets, scope: scope, q: q,
-		groupRefs: q.WithGroups}
-	return page(ctx, &l, userColumns, func() ([]any, func() (storage.User, int64, error)) {
+		groupRefs: inline}
+	p, err := page(ctx, &l, userColumns, func() ([]any, func() (storage.User, int64, error)) {
 		var s userScan
 		dest := s.dest()
 		var groups []byte
-		if q.WithGroups {
+		if inline {
 			dest = append(dest, &groups)
 		}
 		return dest, func() (storage.User, int64, error) {
@@ -273,4 +277,16 @@ func (r reader) Users(ctx context.Context, scope storage.Scope, q storage.Query)
 			return u, u.Seq, err
 		}
 	})
+	if err != nil || !q.WithGroups || inline || len(p.Items) == 0 {
+		return p, err
+	}
+	ids := make([]string, len(p.Items))
+	for i, u := range p.Items {
+		ids[i] = u.ID
+	}
+	refs, err := r.GroupsOfUsers(ctx, scope, ids)
+	for i := range p.Items {
+		p.Items[i].Groups = refs[p.Items[i].ID]
+	}
+	return p, err
 }
