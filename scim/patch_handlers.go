@@ -70,15 +70,9 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	var groups []storage.GroupRef
-	if proj.wants("groups") {
-		if groups, err = h.groupsOf(ctx, p, id); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-	}
+	// rec holds the groups LockUser read: a user's groups are not the user's to change.
 	s := userStored(rec)
-	h.writeResource(w, http.StatusOK, usersSchema, s, h.render(usersSchema, s, h.userAttrs(rec, groups, true), proj))
+	h.writeResource(w, http.StatusOK, usersSchema, s, h.render(usersSchema, s, h.userAttrs(rec, rec.Groups, true), proj))
 }
 
 // handlePatchGroup is PATCH /Groups/{id}. Member operations run as set-based statements in

@@ -438,6 +438,11 @@ func TestUserGroups(t *testing.T) {
 	}
 	r = e.do("GET", `/Users?filter=userName%20eq%20%22ann@example.com%22&excludedAttributes=groups`, nil)
 	check("filter, excluded", groupsOf("filter", r, listed(r)), nil)
+	// PATCH and PUT answer the user with its groups too.
+	r = e.do("PATCH", "/Users/"+ann, patch(op("replace", "title", "Lead")))
+	check("PATCH", groupsOf("PATCH", r, r.body), want)
+	r = e.do("PUT", "/Users/"+bo, user("bo@example.com", "title", "Boss"))
+	check("PUT", groupsOf("PUT", r, r.body), []any{ref(second, "Alpha")})
 	cy := e.mustCreate("/Users", user("cy@example.com"))
 	r = e.do("GET", "/Users/"+cy, nil)
 	check("GET of a user of no group", groupsOf("GET", r, r.body), nil)

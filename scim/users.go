@@ -149,11 +149,8 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 	if err != nil {
 		return scim.Resource{}, libraryError(r, err)
 	}
-	groups, err := h.groupsOf(ctx, p, rec.ID)
-	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
-	}
-	return libraryResource(userStored(rec), h.userAttrs(rec, groups, true)), nil
+	// rec holds the groups LockUser read: a user's groups are not the user's to change.
+	return libraryResource(userStored(rec), h.userAttrs(rec, rec.Groups, true)), nil
 }
 
 func (u users) Delete(r *http.Request, id string) error {
@@ -217,11 +214,6 @@ func (h *Handler) userAttrs(u storage.User, groups []storage.GroupRef, withGroup
 		doc["groups"] = list
 	}
 	return doc
-}
-
-func (h *Handler) groupsOf(ctx context.Context, p principal, userID string) ([]storage.GroupRef, error) {
-	m, err := h.store.GroupsOfUsers(ctx, p.scope(), []string{userID})
-	return m[userID], err
 }
 
 // loadUser reads a user of the caller's connection to answer a GET, and its groups when the

@@ -113,8 +113,8 @@ type User struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// Groups are the groups of the listing's scope the user is a direct member of, in
-	// creation order; filled only by a listing with Query.WithGroups.
+	// Groups are the groups of the scope read in that the user is a direct member of, in
+	// creation order; filled by User and LockUser, and by a listing with Query.WithGroups.
 	Groups []GroupRef
 }
 

@@ -98,6 +98,7 @@ type Reader interface {
 	TokenBySecretHash(ctx context.Context, hash []byte, now time.Time) (Token, Connection, error)
 	Tokens(ctx context.Context, tenantID, connectionID string) ([]Token, error)
 
+	// User reads a user of the scope with its Values and its Groups of the scope.
 	User(ctx context.Context, scope Scope, id string) (User, error)
 	// Users lists the users of scope that match q, in q's order, and counts all matches
 	// when q.Count is set.
@@ -178,7 +179,8 @@ type Tx interface {
 	// CreateUser inserts u; it returns a *ConflictError for a userName taken in the tenant
 	// (ignoring case) or an SSO subject already linked.
 	CreateUser(ctx context.Context, u User) error
-	// LockUser reads a user and holds it against concurrent changes until the transaction ends.
+	// LockUser reads a user as User does and holds it against concurrent changes until the
+	// transaction ends.
 	LockUser(ctx context.Context, scope Scope, id string) (User, error)
 	// UpdateUser writes every field of u, replacing its multi-valued rows, and bumps nothing:
 	// callers set Version and UpdatedAt. Turning Active off ends all the user's sessions.

@@ -66,6 +66,9 @@ func TestSCIMToRole(t *testing.T) {
 		if !hasRole(u, ro.ID, src) || !slices.Contains(u.Permissions, "create_datamap") {
 			t.Fatalf("after the push: roles %+v, permissions %v: want %s from %s and create_datamap", u.Roles, u.Permissions, ro.Name, src)
 		}
+		if len(u.Groups) != 1 || u.Groups[0].ID != group || u.Groups[0].DisplayName != "Data Engineers" {
+			t.Errorf("after the push: the user's groups are %+v, want Data Engineers", u.Groups)
+		}
 		grants := e.auditEvents("action=role.grant&target=" + alice)
 		if len(grants) != 1 || grants[0].Cause != "scim" || grants[0].ActorID != conn.ID {
 			t.Errorf("grant events = %+v, want one caused by scim, by the connection", grants)
@@ -74,8 +77,8 @@ func TestSCIMToRole(t *testing.T) {
 		// Removing it revokes the role at once, audited.
 		e.scimMust(tok, 204, "PATCH", "/Groups/"+group, patchMembers("remove", `members[value eq "`+alice+`"]`))
 		u = e.user(alice)
-		if len(u.Roles) != 0 || len(u.Permissions) != 0 {
-			t.Errorf("after the removal: roles %+v, permissions %v, want none", u.Roles, u.Permissions)
+		if len(u.Roles) != 0 || len(u.Permissions) != 0 || len(u.Groups) != 0 {
+			t.Errorf("after the removal: roles %+v, permissions %v, groups %+v, want none", u.Roles, u.Permissions, u.Groups)
 		}
 		revokes := e.auditEvents("action=role.revoke&target=" + alice)
 		if len(revokes) != 1 || revokes[0].Cause != "scim" || revokes[0].ActorType != "connection" {

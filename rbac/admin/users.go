@@ -229,12 +229,8 @@ func (h *Handler) fullUser(ctx context.Context, tenantID, id string) (userDetail
 		return userDetailJSON{}, err
 	}
 	j := userDetailJSON{userJSON: toUserJSON(u, as, names)}
-	groups, err := h.store.GroupsOfUsers(ctx, storage.Scope{TenantID: tenantID}, []string{id})
-	if err != nil {
-		return userDetailJSON{}, err
-	}
 	j.Groups = []groupRefJSON{}
-	for _, g := range groups[id] {
+	for _, g := range u.Groups {
 		j.Groups = append(j.Groups, groupRefJSON{ID: g.ID, DisplayName: g.DisplayName})
 	}
 	if j.Permissions, err = h.store.Permissions(ctx, tenantID, id); err != nil {

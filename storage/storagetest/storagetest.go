@@ -214,7 +214,7 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 	u.Profile = storage.Profile{DisplayName: "Babs Jensen", GivenName: "Barbara", Department: "Tour"}
 	u.Values = []storage.Value{
 		{Attr: "emails", Value: "bjensen@example.com", Type: "work", Primary: ptr(true)},
-		{Attr: "emails", Value: "babs@jensen.org", Type: "home"},
+		{Attr: "emails", Value: "babs@jensen.org", Type: "home", Primary: ptr(false), Display: `"Babs" \ Jensen, ü`},
 		{Attr: "addresses", Type: "work", Locality: "Hollywood", Country: "USA"},
 	}
 	createUsers(t, s, u)
@@ -233,6 +233,9 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 		l, err := tx.LockUser(ctx, f.scope, u.ID)
 		if err != nil {
 			return err
+		}
+		if !slices.Equal(sortedValues(l.Values), sortedValues(u.Values)) {
+			return fmt.Errorf("LockUser: Values = %+v, want %+v", l.Values, u.Values)
 		}
 		l.Active = false
 		l.ExternalID = ""
@@ -747,8 +750,8 @@ func testMembers(t *testing.T, s storage.Store) {
 	}
 }
 
-// Ensure a listing with WithGroups gives each user the groups GroupsOfUsers gives: in
-// creation order, of the listing's scope only, and none when not asked.
+// Ensure a listing with WithGroups, User and LockUser give a user the groups GroupsOfUsers
+// gives: in creation order, of the scope only; and a listing none when not asked.
 func testUsersWithGroups(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	f := setup(t, s, "acme")
@@ -823,6 +826,24 @@ func testUsersWithGroups(t *testing.T, s storage.Store) {
 				t.Errorf("%s: listed groups of %s = %v, GroupsOfUsers = %v", c.name, u.UserName, u.Groups, refs[u.ID])
 			}
 		}
+	}
+	// User and LockUser read the groups of their scope too.
+	for _, c := range []struct {
+		scope storage.Scope
+		want  []storage.GroupRef
+	}{{f.scope, []storage.GroupRef{ref(zeta), ref(odd)}}, {tenantScope, []storage.GroupRef{ref(zeta), ref(odd), ref(elsewhere)}}} {
+		if u, err := s.User(ctx, c.scope, us[0].ID); err != nil || !slices.Equal(u.Groups, c.want) {
+			t.Errorf("User in %+v: groups %v, %v; want %v", c.scope, u.Groups, err, c.want)
+		}
+		mustTx(t, s, func(tx storage.Tx) error {
+			if u, err := tx.LockUser(ctx, c.scope, us[0].ID); err != nil || !slices.Equal(u.Groups, c.want) {
+				return fmt.Errorf("LockUser in %+v: groups %v, %v; want %v", c.scope, u.Groups, err, c.want)
+			}
+			return nil
+		})
+	}
+	if u, err := s.User(ctx, f.scope, us[2].ID); err != nil || u.Groups != nil {
+		t.Errorf("User of no group: groups %v, %v", u.Groups, err)
 	}
 	// Second pages, by index (with the count) and by cursor, sorted and not.
 	for _, sortBy := range []storage.Field{"", storage.FieldUserName} {
