@@ -211,20 +211,42 @@ func (t *txn) LockUser(ctx context.Context, scope storage.Scope, id string) (sto
 }
 
 func (r reader) user(ctx context.Context, scope storage.Scope, id string, lock bool) (storage.User, error) {
+	// A locking read on PostgreSQL locks the row first and reads its values and groups in a
+	// second statement. Under READ COMMITTED, SELECT … FOR UPDATE that waited for another
+	// transaction's lock returns the row as that transaction committed it, but subqueries of
+	// the same statement still see the data as of the statement's start: the values would be
+	// those the other transaction replaced, and a write of them would bring them back.
+	// SQLite takes the database's write lock before a transaction reads anything.
+	lockFirst := lock && r.lock && r.d.ForUpdate != ""
 	var b builder
-	b.w("SELECT ", userColumns, ", ", r.valuesOf("u.id"), ", ")
-	r.groupRefsOf(&b, "u.id", scope)
+	b.w("SELECT ", userColumns)
+	if !lockFirst {
+		b.w(", ", r.valuesOf("u.id"), ", ")
+		r.groupRefsOf(&b, "u.id", scope)
+	}
 	b.w(" FROM users u WHERE u.id = ", b.arg(id))
 	scopeWhere(&b, "u", scope)
-	if lock && r.lock {
+	if lockFirst {
 		b.w(r.d.ForUpdate)
 	}
 	var s userScan
 	var vals, groups []byte
-	if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(append(s.dest(), &vals, &groups)...); err != nil {
+	dest := s.dest()
+	if !lockFirst {
+		dest = append(dest, &vals, &groups)
+	}
+	if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(dest...); err != nil {
 		return storage.User{}, r.fail("user", err)
 	}
 	u := s.user()
+	if lockFirst {
+		var b builder
+		b.w("SELECT ", r.valuesOf(b.arg(u.ID)), ", ")
+		r.groupRefsOf(&b, "$1", scope)
+		if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&vals, &groups); err != nil {
+			return storage.User{}, r.fail("user", err)
+		}
+	}
 	var err error
 	if u.Values, err = decodeValues(vals); err != nil {
 		return u, err
