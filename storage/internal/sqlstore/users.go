@@ -294,9 +294,9 @@ func decodeValues(b []byte) ([]storage.Value, error) {
 		}
 		switch string(row[4]) {
 		case "true", "1":
-			v.Primary = ptrTo(true)
+			v.Primary = new(true)
 		case "false", "0":
-			v.Primary = ptrTo(false)
+			v.Primary = new(false)
 		case "null", "":
 		default:
 			return nil, fmt.Errorf("sqlstore: values of a user: is_primary %s", row[4])
@@ -304,8 +304,6 @@ func decodeValues(b []byte) ([]storage.Value, error) {
 	}
 	return out, nil
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // Users implements storage.Reader. Listed users carry Profile but not Values (Values are
 // indexes of Doc, which is what callers render).
