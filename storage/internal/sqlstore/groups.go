@@ -117,21 +117,31 @@ func (r reader) groupRefsOf(b *builder, userID string, scope storage.Scope) {
 
 // decodeGroupRefs reads what groupRefsOf makes.
 func decodeGroupRefs(b []byte) ([]storage.GroupRef, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal(b, &pairs); err != nil {
-		return nil, fmt.Errorf("sqlstore: groups of a user: %w", err)
-	}
-	if len(pairs) == 0 {
-		return nil, nil
+	pairs, err := decodeArrays[[2]string](b, "groups")
+	if err != nil || pairs == nil {
+		return nil, err
 	}
 	refs := make([]storage.GroupRef, len(pairs))
 	for i, p := range pairs {
 		refs[i] = storage.GroupRef{ID: p[0], DisplayName: p[1]}
 	}
 	return refs, nil
+}
+
+// decodeArrays reads a JSON array aggregated by a subquery: nil for SQL NULL (PostgreSQL's
+// json_agg of no rows) and for [] (SQLite's json_group_array of none).
+func decodeArrays[T any](b []byte, what string) ([]T, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var out []T
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s of a user: %w", what, err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 func (r reader) GroupsOfUsers(ctx context.Context, scope storage.Scope, userIDs []string) (map[string][]storage.GroupRef, error) {

@@ -457,7 +457,7 @@ func (r reader) HasActiveHolder(ctx context.Context, tenantID string, perms []rb
 	// the administrators still hold theirs. Roles belong to one tenant, so their assignments
 	// are the tenant's.
 	var b builder
-	in := r.in(&b, "gpsp.permission", list)
+	among := b.arg(r.d.ListArg(list))
 	b.w(`SELECT count(*) FROM (SELECT ra.user_id FROM role_assignments ra
 		JOIN users u ON u.id = ra.user_id
 		JOIN role_permission_sets rps ON rps.role_id = ra.role_id
@@ -465,8 +465,8 @@ func (r reader) HasActiveHolder(ctx context.Context, tenantID string, perms []rb
 		WHERE ra.role_id IN (SELECT gr.id FROM roles gr
 			JOIN role_permission_sets grps ON grps.role_id = gr.id
 			JOIN permission_set_permissions gpsp ON gpsp.permission_set_id = grps.permission_set_id
-			WHERE gr.tenant_id = `, b.arg(tenantID), ` AND `, in, `)
-		AND u.active = `, b.arg(true), ` AND `, r.in(&b, "psp.permission", list),
+			WHERE gr.tenant_id = `, b.arg(tenantID), ` AND `, r.d.InList("gpsp.permission", among), `)
+		AND u.active = `, b.arg(true), ` AND `, r.d.InList("psp.permission", among),
 		` GROUP BY ra.user_id HAVING count(DISTINCT psp.permission) = `, b.arg(len(list)), ` LIMIT 1) x`)
 	var n int
 	err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&n)

@@ -218,22 +218,20 @@ func (r reader) user(ctx context.Context, scope storage.Scope, id string, lock b
 	// those the other transaction replaced, and a write of them would bring them back.
 	// SQLite takes the database's write lock before a transaction reads anything.
 	lockFirst := lock && r.lock && r.d.ForUpdate != ""
+	var s userScan
+	var vals, groups []byte
+	dest := s.dest()
 	var b builder
 	b.w("SELECT ", userColumns)
 	if !lockFirst {
-		b.w(", ", r.valuesOf("u.id"), ", ")
-		r.groupRefsOf(&b, "u.id", scope)
+		b.w(", ")
+		r.valuesAndGroupsOf(&b, "u.id", scope)
+		dest = append(dest, &vals, &groups)
 	}
 	b.w(" FROM users u WHERE u.id = ", b.arg(id))
 	scopeWhere(&b, "u", scope)
 	if lockFirst {
 		b.w(r.d.ForUpdate)
-	}
-	var s userScan
-	var vals, groups []byte
-	dest := s.dest()
-	if !lockFirst {
-		dest = append(dest, &vals, &groups)
 	}
 	if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(dest...); err != nil {
 		return storage.User{}, r.fail("user", err)
@@ -241,8 +239,8 @@ func (r reader) user(ctx context.Context, scope storage.Scope, id string, lock b
 	u := s.user()
 	if lockFirst {
 		var b builder
-		b.w("SELECT ", r.valuesOf(b.arg(u.ID)), ", ")
-		r.groupRefsOf(&b, "$1", scope)
+		b.w("SELECT ")
+		r.valuesAndGroupsOf(&b, b.arg(u.ID), scope)
 		if err := r.q.QueryRowContext(ctx, b.String(), b.args...).Scan(&vals, &groups); err != nil {
 			return storage.User{}, r.fail("user", err)
 		}
@@ -253,6 +251,13 @@ func (r reader) user(ctx context.Context, scope storage.Scope, id string, lock b
 	}
 	u.Groups, err = decodeGroupRefs(groups)
 	return u, err
+}
+
+// valuesAndGroupsOf writes two columns: the values (valuesOf) and the groups of the scope
+// (groupRefsOf) of the user whose id is the SQL expression userID.
+func (r reader) valuesAndGroupsOf(b *builder, userID string, scope storage.Scope) {
+	b.w(r.valuesOf(userID), ", ")
+	r.groupRefsOf(b, userID, scope)
 }
 
 // valuesOf is a scalar subquery: the multi-valued rows of the user whose id is userID, as a
@@ -269,15 +274,9 @@ func (r reader) valuesOf(userID string) string {
 // decodeValues reads what valuesOf makes. is_primary is true or false from PostgreSQL and
 // 1 or 0 from SQLite; absent fields are null.
 func decodeValues(b []byte) ([]storage.Value, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	var rows [][11]json.RawMessage
-	if err := json.Unmarshal(b, &rows); err != nil {
-		return nil, fmt.Errorf("sqlstore: values of a user: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, nil
+	rows, err := decodeArrays[[11]json.RawMessage](b, "values")
+	if err != nil || rows == nil {
+		return nil, err
 	}
 	out := make([]storage.Value, len(rows))
 	for i, row := range rows {
