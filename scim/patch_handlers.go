@@ -11,7 +11,10 @@ import (
 )
 
 // handlePatchUser is PATCH /Users/{id}. All operations apply in order in one transaction:
-// any failure leaves the user as it was. It answers 200 with the user.
+// any failure leaves the user as it was. It answers 200 with the user (RFC 7644 §3.5.2's
+// first choice, and what Okta reads back), except to a connection of kind entra: Entra reads
+// no body, and Microsoft's SCIM reference server and test collection answer 204, as Rollcall
+// answers every group PATCH. attributes or excludedAttributes ask for the body either way.
 func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 	ctx, p, id := r.Context(), principalFrom(r.Context()), pathID(r)
 	ops, proj, err := readPatch(r, usersSchema)
@@ -68,6 +71,11 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.writeError(w, r, err)
+		return
+	}
+	if p.connection.Kind == storage.KindEntra && !patchWantsBody(r) {
+		w.Header().Set("ETag", etag(rec.Version))
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	// rec holds the groups LockUser read: a user's groups are not the user's to change.

@@ -3,12 +3,15 @@ package scim
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
+
+	"github.com/rollcall/rollcall/scim/expr"
 )
 
 // etag is the weak entity tag of a resource version (RFC 7644 §3.14).
@@ -109,38 +112,120 @@ type projection struct {
 	include  map[string]bool
 	exclude  map[string]bool
 	explicit bool // attributes was given
+	// elements holds, for a multi-valued attribute that attributes named only with value
+	// filters (emails[type eq "work"]), the filters an element must match one of to be
+	// returned.
+	elements map[string][]func(map[string]any) bool
 }
 
 // parseProjection reads attributes and excludedAttributes from a query (or a search body).
+//
+// RFC 7644 asks for plain attribute paths there. attributes also takes a value filter on a
+// multi-valued attribute, as Microsoft's SCIM reference server and its test collection do:
+// attributes=emails[type eq "work"] returns only the work emails, and
+// emails[type eq "work"].value only their value.
 func parseProjection(rs *resourceSchema, attributes, excluded string) (projection, *Error) {
 	var p projection
-	parse := func(list string) (map[string]bool, *Error) {
+	// unfiltered are the attributes also named without a value filter: all their elements
+	// are returned.
+	unfiltered := map[string]bool{}
+	parse := func(list string, filters bool) (map[string]bool, *Error) {
 		m := map[string]bool{}
-		for _, raw := range strings.Split(list, ",") {
+		for _, raw := range splitAttributeList(list) {
 			raw = strings.TrimSpace(raw)
 			if raw == "" {
 				continue
 			}
 			if len(raw) > 200 || strings.ContainsAny(raw, " []()\"") {
-				return nil, badRequest(typeInvalidValue, "%q is not an attribute path.", raw)
+				if !filters || !strings.Contains(raw, "[") {
+					return nil, badRequest(typeInvalidValue, "%q is not an attribute path.", raw)
+				}
+				key, sub, keep, err := elementFilter(rs, raw)
+				if err != nil {
+					return nil, err
+				}
+				m[key+sub] = true
+				if p.elements == nil {
+					p.elements = map[string][]func(map[string]any) bool{}
+				}
+				p.elements[key] = append(p.elements[key], keep)
+				continue
 			}
-			m[canonicalPath(rs, raw)] = true
+			path := canonicalPath(rs, raw)
+			m[path] = true
+			prefix, rest := "", path
+			if i := strings.LastIndexByte(path, ':'); i >= 0 {
+				prefix, rest = path[:i+1], path[i+1:]
+			}
+			top, _, _ := strings.Cut(rest, ".")
+			unfiltered[prefix+top] = true
 		}
 		return m, nil
 	}
 	var err *Error
 	if attributes != "" {
-		if p.include, err = parse(attributes); err != nil {
+		if p.include, err = parse(attributes, true); err != nil {
 			return p, err
 		}
 		p.explicit = len(p.include) > 0
+		for k := range unfiltered {
+			delete(p.elements, k)
+		}
 	}
 	if excluded != "" {
-		if p.exclude, err = parse(excluded); err != nil {
+		if p.exclude, err = parse(excluded, false); err != nil {
 			return p, err
 		}
 	}
 	return p, nil
+}
+
+// splitAttributeList splits a comma-separated attributes list, leaving commas inside value
+// filters (brackets and quoted strings) alone.
+func splitAttributeList(list string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(list); i++ {
+		switch c := list[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case c == ',' && depth <= 0:
+			out = append(out, list[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, list[start:])
+}
+
+// elementFilter reads one attributes entry with a value filter: the attribute's projection
+// key, the sub-attribute part of the path (".value" or ""), and the test an element passes.
+func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[string]any) bool, *Error) {
+	path, err := expr.ParsePath(raw)
+	if err != nil || path.ValueExpression == nil {
+		return "", "", nil, badRequest(typeInvalidValue, "%q is not an attribute path or a value filter on one.", raw)
+	}
+	res := resolverFor(rs)
+	if err := res.ValidatePath(path); err != nil {
+		return "", "", nil, badRequest(typeInvalidValue, "attributes: %s", err.Error())
+	}
+	attr := path.AttributePath
+	name := attr.AttributeName
+	if attr.URIPrefix != nil {
+		name = *attr.URIPrefix + ":" + name
+	}
+	key, sub := canonicalPath(rs, name), ""
+	if path.SubAttribute != nil {
+		sub = "." + strings.ToLower(*path.SubAttribute)
+	}
+	e := path.ValueExpression
+	return key, sub, func(el map[string]any) bool { return res.MatchElement(attr, e, el) }, nil
 }
 
 // canonicalPath lower-cases a path and drops the core schema's URN prefix, so that
@@ -233,15 +318,23 @@ func (p projection) filterOne(m map[string]any, k, lk string, v any) {
 		subs(x)
 		m[k] = x
 	case []any:
-		out := make([]any, len(x))
-		for i, el := range x {
-			if em, ok := el.(map[string]any); ok {
+		keep := p.elements[lk]
+		out := make([]any, 0, len(x))
+		for _, el := range x {
+			em, ok := el.(map[string]any)
+			if keep != nil && (!ok || !slices.ContainsFunc(keep, func(f func(map[string]any) bool) bool { return f(em) })) {
+				continue
+			}
+			if ok {
 				em = cloneMap(em)
 				subs(em)
-				out[i] = em
-			} else {
-				out[i] = el
+				el = em
 			}
+			out = append(out, el)
+		}
+		if len(out) == 0 && keep != nil {
+			delete(m, k)
+			return
 		}
 		m[k] = out
 	case meta:

@@ -1,0 +1,146 @@
+package scim
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+)
+
+// emailsOf returns the emails of a resource as "type=value" strings, and "-" for an element
+// without a type.
+func emailsOf(res map[string]any) []string {
+	var out []string
+	list, _ := res["emails"].([]any)
+	for _, el := range list {
+		m := el.(map[string]any)
+		typ, _ := m["type"].(string)
+		if typ == "" {
+			typ = "-"
+		}
+		v, _ := m["value"].(string)
+		out = append(out, typ+"="+v)
+	}
+	return out
+}
+
+// Ensure attributes takes a value filter on a multi-valued attribute, as Microsoft's SCIM
+// reference server and test collection use it: only the matching elements are returned.
+func TestAttributesValueFilter(t *testing.T) {
+	e := newEnv(t)
+	emails := []map[string]any{
+		{"value": "ann@work.example", "type": "work", "primary": true},
+		{"value": "ann@home.example", "type": "home"},
+		{"value": "a,nn@other.example", "type": "other"},
+	}
+	id := e.mustCreate("/Users", user("ann", "emails", emails, "title", "Engineer"))
+	e.mustCreate("/Users", user("bob", "emails", []map[string]any{{"value": "bob@home.example", "type": "home"}}))
+
+	cases := []struct {
+		attributes string
+		emails     []string
+		keys       []string // the keys of the first email, when set
+		title      bool
+	}{
+		{`emails[type eq "work"]`, []string{"work=ann@work.example"}, nil, false},
+		{`EMAILS[TYPE eq "WORK"]`, []string{"work=ann@work.example"}, nil, false},
+		{`urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "home"]`, []string{"home=ann@home.example"}, nil, false},
+		{`emails[type eq "work" or type eq "home"]`, []string{"work=ann@work.example", "home=ann@home.example"}, nil, false},
+		{`emails[type eq "work"],emails[type eq "home"]`, []string{"work=ann@work.example", "home=ann@home.example"}, nil, false},
+		{`emails[value eq "a,nn@other.example"],title`, []string{"other=a,nn@other.example"}, nil, true},
+		{`emails[type eq "work"].value`, []string{"-=ann@work.example"}, []string{"value"}, false},
+		// Named also without a filter, the attribute comes whole.
+		{`emails[type eq "work"],emails`, []string{"work=ann@work.example", "home=ann@home.example", "other=a,nn@other.example"}, nil, false},
+		{`emails[type eq "work"].value,emails.value`, []string{"-=ann@work.example", "-=ann@home.example", "-=a,nn@other.example"}, []string{"value"}, false},
+		{`emails[type eq "pager"]`, nil, nil, false},
+	}
+	for _, c := range cases {
+		r := e.do("GET", "/Users/"+id+"?attributes="+url.QueryEscape(c.attributes), nil)
+		if r.status != http.StatusOK {
+			t.Errorf("attributes=%s: %d %s", c.attributes, r.status, r.raw)
+			continue
+		}
+		if got := emailsOf(r.body); !slices.Equal(got, c.emails) {
+			t.Errorf("attributes=%s: emails %v, want %v", c.attributes, got, c.emails)
+		}
+		if _, ok := r.body["emails"]; ok && len(c.emails) == 0 {
+			t.Errorf("attributes=%s: no email matches, but emails is there: %s", c.attributes, r.raw)
+		}
+		if c.keys != nil {
+			first := r.body["emails"].([]any)[0].(map[string]any)
+			var keys []string
+			for k := range first {
+				keys = append(keys, k)
+			}
+			if !slices.Equal(keys, c.keys) {
+				t.Errorf("attributes=%s: first email has %v, want %v", c.attributes, keys, c.keys)
+			}
+		}
+		if _, ok := r.body["title"]; ok != c.title {
+			t.Errorf("attributes=%s: title returned %v, want %v", c.attributes, ok, c.title)
+		}
+		if r.body["id"] != id {
+			t.Errorf("attributes=%s: id is always returned: %s", c.attributes, r.raw)
+		}
+		if _, ok := r.body["userName"]; ok {
+			t.Errorf("attributes=%s: userName was not asked for: %s", c.attributes, r.raw)
+		}
+	}
+
+	// In a listing, each resource keeps its matching elements; those with none lose the
+	// attribute.
+	r := e.do("GET", "/Users?attributes="+url.QueryEscape(`userName,emails[type eq "home"]`), nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("listing: %d %s", r.status, r.raw)
+	}
+	got := map[string][]string{}
+	for _, res := range r.body["Resources"].([]any) {
+		m := res.(map[string]any)
+		got[m["userName"].(string)] = emailsOf(m)
+	}
+	if !slices.Equal(got["ann"], []string{"home=ann@home.example"}) || !slices.Equal(got["bob"], []string{"home=bob@home.example"}) {
+		t.Errorf("listing with attributes=emails[type eq \"home\"]: %v", got)
+	}
+	r = e.do("POST", "/Users/.search", map[string]any{"schemas": []string{searchURN},
+		"filter": `userName eq "ann"`, "attributes": []string{"userName", `emails[type eq "work"]`}})
+	if r.status != http.StatusOK || len(r.body["Resources"].([]any)) != 1 ||
+		!slices.Equal(emailsOf(r.body["Resources"].([]any)[0].(map[string]any)), []string{"work=ann@work.example"}) {
+		t.Errorf(".search with a value filter in attributes: %d %s", r.status, r.raw)
+	}
+}
+
+// Ensure a user PATCH from an Entra connection answers 204 with the new ETag (and makes the
+// change), 200 with the user when attributes asks for a body, and 200 to other connections.
+func TestPatchUserAnswerByConnectionKind(t *testing.T) {
+	e := newEnv(t)
+	deactivate := map[string]any{"schemas": []string{patchOpURN},
+		"Operations": []map[string]any{{"op": "Replace", "path": "active", "value": false}}}
+
+	r := e.doAs(e.other, "POST", "/Users", user("entra.user@example.com"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("create as entra: %d %s", r.status, r.raw)
+	}
+	id := r.body["id"].(string)
+	r = e.doAs(e.other, "PATCH", "/Users/"+id, deactivate)
+	if r.status != http.StatusNoContent || len(r.raw) != 0 {
+		t.Fatalf("PATCH as entra: %d %q, want 204 and no body", r.status, r.raw)
+	}
+	if got := r.header.Get("ETag"); got != `W/"2"` {
+		t.Errorf("PATCH as entra: ETag %q, want W/\"2\"", got)
+	}
+	r = e.doAs(e.other, "GET", "/Users/"+id, nil)
+	if r.body["active"] != false {
+		t.Errorf("after the 204 PATCH the user is %s", r.raw)
+	}
+	r = e.doAs(e.other, "PATCH", "/Users/"+id+"?attributes=active", map[string]any{"schemas": []string{patchOpURN},
+		"Operations": []map[string]any{{"op": "replace", "path": "active", "value": true}}})
+	if r.status != http.StatusOK || r.body["active"] != true || r.body["id"] != id {
+		t.Errorf("PATCH as entra with attributes: %d %s, want 200 with the user", r.status, r.raw)
+	}
+
+	oid := e.mustCreate("/Users", user("okta.user@example.com"))
+	r = e.do("PATCH", "/Users/"+oid, deactivate)
+	if r.status != http.StatusOK || r.body["active"] != false || r.body["userName"] != "okta.user@example.com" {
+		t.Errorf("PATCH as okta: %d %s, want 200 with the user", r.status, r.raw)
+	}
+}
