@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -143,4 +144,68 @@ func TestPatchUserAnswerByConnectionKind(t *testing.T) {
 	if r.status != http.StatusOK || r.body["active"] != false || r.body["userName"] != "okta.user@example.com" {
 		t.Errorf("PATCH as okta: %d %s, want 200 with the user", r.status, r.raw)
 	}
+}
+
+// attributesSeeds are attributes lists of the tests above, and malformed ones.
+var attributesSeeds = []string{
+	`emails[type eq "work"]`, `EMAILS[TYPE eq "WORK"]`, `emails[type eq "work"].value`,
+	`urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "home"]`,
+	`emails[type eq "work" or type eq "home"],title`, `emails[value eq "a,b"],emails`,
+	`emails[type eq "work"`, `emails[colour eq "red"]`, `userName[value eq "x"]`,
+	`name.givenName,meta.created`, `emails[value eq "a\"],b"]`, `,,]`, `[`,
+}
+
+// FuzzAttributes: any attributes list either is refused with a SCIM error, or projects a
+// resource without panicking, keeping its id, and keeps only elements a filter allows.
+func FuzzAttributes(f *testing.F) {
+	for _, s := range attributesSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got := strings.Join(splitAttributeList(s), ","); got != s {
+			t.Fatalf("splitAttributeList(%q) does not join back: %q", s, got)
+		}
+		p, err := parseProjection(usersSchema, s, "")
+		if err != nil {
+			if err.Status != http.StatusBadRequest || err.ScimType != typeInvalidValue {
+				t.Fatalf("attributes=%q: %d %q", s, err.Status, err.ScimType)
+			}
+			return
+		}
+		emails := map[string]map[string]any{
+			"a@x": {"value": "a@x", "type": "work", "primary": true},
+			"b@x": {"value": "b@x", "type": "home"},
+		}
+		res := map[string]any{
+			"id": "u1", "schemas": []any{userURN}, "userName": "ann",
+			"name":   map[string]any{"givenName": "Ann", "familyName": "Lee"},
+			"emails": []any{emails["a@x"], emails["b@x"], "stray"},
+			"meta":   meta{ResourceType: "User", Version: `W/"1"`},
+		}
+		p.apply(res)
+		if res["id"] != "u1" {
+			t.Fatalf("attributes=%q lost the id: %v", s, res)
+		}
+		keep := p.elements["emails"]
+		list, _ := res["emails"].([]any)
+		for _, el := range list {
+			m, ok := el.(map[string]any)
+			if keep == nil {
+				continue
+			}
+			// Filters judge the element as stored, before its sub-attributes are projected:
+			// some stored element that m is a projection of must pass one.
+			allowed := func(o map[string]any) bool {
+				for k, v := range m {
+					if o[k] != v {
+						return false
+					}
+				}
+				return slices.ContainsFunc(keep, func(f func(map[string]any) bool) bool { return f(o) })
+			}
+			if !ok || (!allowed(emails["a@x"]) && !allowed(emails["b@x"])) {
+				t.Fatalf("attributes=%q kept %v, which no filter allows", s, el)
+			}
+		}
+	})
 }
