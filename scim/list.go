@@ -20,8 +20,8 @@ import (
 // query or a POST …/.search body.
 type listParams struct {
 	filter       string
-	attributes   string
-	excluded     string
+	attributes   []string
+	excluded     []string
 	sortBy       string
 	sortOrder    string
 	startIndex   string
@@ -34,7 +34,7 @@ type listParams struct {
 func queryParams(r *http.Request) listParams {
 	q := r.URL.Query()
 	lp := listParams{
-		filter: q.Get("filter"), attributes: q.Get("attributes"), excluded: q.Get("excludedAttributes"),
+		filter: q.Get("filter"), attributes: splitAttributeList(q.Get("attributes")), excluded: splitAttributeList(q.Get("excludedAttributes")),
 		sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"), startIndex: q.Get("startIndex"), count: q.Get("count"),
 	}
 	lp.cursor, lp.cursorGiven = q.Get("cursor"), q.Has("cursor")
@@ -60,8 +60,8 @@ func searchParams(body []byte) (listParams, *Error) {
 	if len(sr.Schemas) != 1 || !strings.EqualFold(sr.Schemas[0], searchURN) {
 		return listParams{}, badRequest(typeInvalidValue, "schemas must be [%q].", searchURN)
 	}
-	lp := listParams{filter: sr.Filter, attributes: strings.Join(sr.Attributes, ","),
-		excluded: strings.Join(sr.ExcludedAttributes, ","), sortBy: sr.SortBy, sortOrder: sr.SortOrder}
+	lp := listParams{filter: sr.Filter, attributes: sr.Attributes, excluded: sr.ExcludedAttributes,
+		sortBy: sr.SortBy, sortOrder: sr.SortOrder}
 	if sr.StartIndex != nil {
 		lp.startIndex = strconv.Itoa(*sr.StartIndex)
 	}
@@ -160,7 +160,7 @@ func stringifyNumbers(rs *resourceSchema, e filter.Expression) filter.Expression
 func (h *Handler) parseListing(rs *resourceSchema, lp listParams) (*listing, *Error) {
 	l := &listing{rs: rs, startIndex: 1}
 	var err *Error
-	if l.proj, err = parseProjection(rs, lp.attributes, lp.excluded); err != nil {
+	if l.proj, err = projectionOf(rs, lp.attributes, lp.excluded); err != nil {
 		return nil, err
 	}
 	var f storage.Filter

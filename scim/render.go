@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/rollcall/rollcall/scim/expr"
 )
@@ -118,31 +120,48 @@ type projection struct {
 	elements map[string][]func(map[string]any) bool
 }
 
-// parseProjection reads attributes and excludedAttributes from a query (or a search body).
+// parseProjection reads attributes and excludedAttributes from a query: comma-separated
+// lists.
+func parseProjection(rs *resourceSchema, attributes, excluded string) (projection, *Error) {
+	return projectionOf(rs, splitAttributeList(attributes), splitAttributeList(excluded))
+}
+
+// maxElementTerms bounds the comparisons of all value filters in one attributes list: each
+// is evaluated on every element of every resource returned.
+const maxElementTerms = 16
+
+// projectionOf reads attributes and excludedAttributes given as lists (as a search body
+// holds them).
 //
 // RFC 7644 asks for plain attribute paths there. attributes also takes a value filter on a
 // multi-valued attribute, as Microsoft's SCIM reference server and its test collection do:
 // attributes=emails[type eq "work"] returns only the work emails, and
-// emails[type eq "work"].value only their value.
-func parseProjection(rs *resourceSchema, attributes, excluded string) (projection, *Error) {
+// emails[type eq "work"].value only their value. An attribute named with several filters
+// returns the elements any of them matches, with the sub-attributes any of them names; named
+// also without a filter, it returns all its elements.
+func projectionOf(rs *resourceSchema, attributes, excluded []string) (projection, *Error) {
 	var p projection
 	// unfiltered are the attributes also named without a value filter: all their elements
 	// are returned.
 	unfiltered := map[string]bool{}
-	parse := func(list string, filters bool) (map[string]bool, *Error) {
+	terms := 0
+	parse := func(list []string, filters bool) (map[string]bool, *Error) {
 		m := map[string]bool{}
-		for _, raw := range splitAttributeList(list) {
+		for _, raw := range list {
 			raw = strings.TrimSpace(raw)
 			if raw == "" {
 				continue
 			}
 			if len(raw) > 200 || strings.ContainsAny(raw, " []()\"") {
 				if !filters || !strings.Contains(raw, "[") {
-					return nil, badRequest(typeInvalidValue, "%q is not an attribute path.", raw)
+					return nil, badRequest(typeInvalidValue, "%q is not an attribute path.", clip(raw))
 				}
-				key, sub, keep, err := elementFilter(rs, raw)
+				key, sub, keep, n, err := elementFilter(rs, raw)
 				if err != nil {
 					return nil, err
+				}
+				if terms += n; terms > maxElementTerms {
+					return nil, badRequest(typeInvalidValue, "The value filters in attributes hold more than %d comparisons in all.", maxElementTerms)
 				}
 				m[key+sub] = true
 				if p.elements == nil {
@@ -163,7 +182,7 @@ func parseProjection(rs *resourceSchema, attributes, excluded string) (projectio
 		return m, nil
 	}
 	var err *Error
-	if attributes != "" {
+	if len(attributes) > 0 {
 		if p.include, err = parse(attributes, true); err != nil {
 			return p, err
 		}
@@ -172,7 +191,7 @@ func parseProjection(rs *resourceSchema, attributes, excluded string) (projectio
 			delete(p.elements, k)
 		}
 	}
-	if excluded != "" {
+	if len(excluded) > 0 {
 		if p.exclude, err = parse(excluded, false); err != nil {
 			return p, err
 		}
@@ -180,9 +199,20 @@ func parseProjection(rs *resourceSchema, attributes, excluded string) (projectio
 	return p, nil
 }
 
+// clip shortens a client's text quoted back in an error.
+func clip(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
+}
+
 // splitAttributeList splits a comma-separated attributes list, leaving commas inside value
 // filters (brackets and quoted strings) alone.
 func splitAttributeList(list string) []string {
+	if list == "" {
+		return nil
+	}
 	var out []string
 	depth, quoted, start := 0, false, 0
 	for i := 0; i < len(list); i++ {
@@ -204,16 +234,29 @@ func splitAttributeList(list string) []string {
 	return append(out, list[start:])
 }
 
-// elementFilter reads one attributes entry with a value filter: the attribute's projection
-// key, the sub-attribute part of the path (".value" or ""), and the test an element passes.
-func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[string]any) bool, *Error) {
+// elementFilter reads one attributes entry with a value filter on a multi-valued complex
+// attribute: the attribute's projection key, the sub-attribute part of the path (".value"
+// or ""), the test an element passes and the comparisons it holds.
+func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[string]any) bool, int, *Error) {
 	path, err := expr.ParsePath(raw)
 	if err != nil || path.ValueExpression == nil {
-		return "", "", nil, badRequest(typeInvalidValue, "%q is not an attribute path or a value filter on one.", raw)
+		return "", "", nil, 0, badRequest(typeInvalidValue, "%q is not an attribute path or a value filter on one.", clip(raw))
 	}
 	res := resolverFor(rs)
+	if a, ok := res.Attribute(path.AttributePath); !ok || a.Sub != nil || !a.Attribute.MultiValued() {
+		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a multi-valued attribute; only those take a value filter.",
+			clip(expr.FormatPath(filter.Path{AttributePath: path.AttributePath})))
+	}
 	if err := res.ValidatePath(path); err != nil {
-		return "", "", nil, badRequest(typeInvalidValue, "attributes: %s", err.Error())
+		var ve *expr.ValidationError
+		if errors.As(err, &ve) {
+			return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %s: %s", clip(ve.Attribute), ve.Msg)
+		}
+		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a valid value filter.", clip(raw))
+	}
+	keep, err := res.ElementMatcher(path.AttributePath, path.ValueExpression)
+	if err != nil {
+		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a valid value filter.", clip(raw))
 	}
 	attr := path.AttributePath
 	name := attr.AttributeName
@@ -224,8 +267,20 @@ func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[str
 	if path.SubAttribute != nil {
 		sub = "." + strings.ToLower(*path.SubAttribute)
 	}
-	e := path.ValueExpression
-	return key, sub, func(el map[string]any) bool { return res.MatchElement(attr, e, el) }, nil
+	return key, sub, keep, countTerms(path.ValueExpression), nil
+}
+
+// countTerms counts the comparisons of a filter.
+func countTerms(e filter.Expression) int {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		return countTerms(e.Left) + countTerms(e.Right)
+	case *filter.NotExpression:
+		return countTerms(e.Expression)
+	case *filter.ValuePath:
+		return countTerms(e.ValueFilter)
+	}
+	return 1
 }
 
 // canonicalPath lower-cases a path and drops the core schema's URN prefix, so that

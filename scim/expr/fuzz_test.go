@@ -94,8 +94,14 @@ func FuzzMatch(f *testing.F) {
 		}
 		for _, name := range []string{"emails", "members", "badges", "manager", "name"} {
 			for _, el := range elems {
-				_ = users.MatchElement(attr(name), e, el)
-				_ = groups.MatchElement(attr(name), e, el)
+				for _, r := range []Resolver{users, groups} {
+					got := r.MatchElement(attr(name), e, el)
+					if m, err := r.ElementMatcher(attr(name), e); err == nil && m(el) != got {
+						t.Errorf("ElementMatcher(%s, %q)(%v) = %v, MatchElement %v", name, s, el, !got, got)
+					} else if err != nil && got {
+						t.Errorf("ElementMatcher(%s, %q) refused, but MatchElement matches %v", name, s, el)
+					}
+				}
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"strconv"
@@ -41,6 +42,23 @@ func (r Resolver) MatchElement(attr filter.AttributePath, e filter.Expression, e
 		return false
 	}
 	return r.eval(e, nil, &res.Attribute, elem)
+}
+
+// ElementMatcher is MatchElement with attr and e checked once, for testing many elements:
+// it fails where MatchElement would be false for every element.
+func (r Resolver) ElementMatcher(attr filter.AttributePath, e filter.Expression) (func(elem map[string]any) bool, error) {
+	res, err := r.resolve(attr)
+	if err != nil {
+		return nil, err
+	}
+	if res.Sub != nil || !isComplex(res.Attribute) {
+		return nil, &ValidationError{Attribute: pathString(attr), Msg: fmt.Sprintf("%q is not a complex attribute", pathString(attr))}
+	}
+	outer := res.Attribute
+	if err := r.check(e, &outer); err != nil {
+		return nil, err
+	}
+	return func(elem map[string]any) bool { return r.eval(e, nil, &outer, elem) }, nil
 }
 
 // eval evaluates a validated e, on doc at the top level (outer == nil) or on

@@ -574,6 +574,14 @@ func TestMatchElement(t *testing.T) {
 		if got := tt.r.MatchElement(p.AttributePath, e, tt.elem); got != tt.want {
 			t.Errorf("MatchElement(%s, %s, %v) = %v, want %v", tt.attr, tt.filter, tt.elem, got, tt.want)
 		}
+		// ElementMatcher agrees, or refuses what matches nothing.
+		m, err := tt.r.ElementMatcher(p.AttributePath, e)
+		switch {
+		case err != nil && tt.want:
+			t.Errorf("ElementMatcher(%s, %s): %v, but MatchElement matches %v", tt.attr, tt.filter, err, tt.elem)
+		case err == nil && m(tt.elem) != tt.want:
+			t.Errorf("ElementMatcher(%s, %s)(%v) = %v, want %v", tt.attr, tt.filter, tt.elem, !tt.want, tt.want)
+		}
 	}
 }
 
