@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // emailsOf returns the emails of a resource as "type=value" strings, and "-" for an element
@@ -233,4 +235,14 @@ func FuzzAttributes(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Ensure client text quoted in an error is cut short at a character boundary.
+func TestClip(t *testing.T) {
+	for _, s := range []string{"short", strings.Repeat("é", 100), strings.Repeat("x", 119) + "日本語"} {
+		got := clip(s)
+		if !utf8.ValidString(got) || len(got) > 120+len("…") || (len(s) <= 120 && got != s) {
+			t.Errorf("clip(%q) = %q", s, got)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -199,12 +200,17 @@ func projectionOf(rs *resourceSchema, attributes, excluded []string) (projection
 	return p, nil
 }
 
-// clip shortens a client's text quoted back in an error.
+// clip shortens a client's text quoted back in an error, at a character boundary.
 func clip(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "…"
+	const most = 120
+	if len(s) <= most {
+		return s
 	}
-	return s
+	n := most
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // splitAttributeList splits a comma-separated attributes list, leaving commas inside value
@@ -242,10 +248,9 @@ func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[str
 	if err != nil || path.ValueExpression == nil {
 		return "", "", nil, 0, badRequest(typeInvalidValue, "%q is not an attribute path or a value filter on one.", clip(raw))
 	}
-	res := resolverFor(rs)
+	res, name := resolverFor(rs), expr.FormatPath(filter.Path{AttributePath: path.AttributePath})
 	if a, ok := res.Attribute(path.AttributePath); !ok || a.Sub != nil || !a.Attribute.MultiValued() {
-		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a multi-valued attribute; only those take a value filter.",
-			clip(expr.FormatPath(filter.Path{AttributePath: path.AttributePath})))
+		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a multi-valued attribute; only those take a value filter.", clip(name))
 	}
 	if err := res.ValidatePath(path); err != nil {
 		var ve *expr.ValidationError
@@ -257,11 +262,6 @@ func elementFilter(rs *resourceSchema, raw string) (string, string, func(map[str
 	keep, err := res.ElementMatcher(path.AttributePath, path.ValueExpression)
 	if err != nil {
 		return "", "", nil, 0, badRequest(typeInvalidValue, "attributes: %q is not a valid value filter.", clip(raw))
-	}
-	attr := path.AttributePath
-	name := attr.AttributeName
-	if attr.URIPrefix != nil {
-		name = *attr.URIPrefix + ":" + name
 	}
 	key, sub := canonicalPath(rs, name), ""
 	if path.SubAttribute != nil {
