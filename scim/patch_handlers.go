@@ -74,8 +74,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.connection.Kind == storage.KindEntra && !patchWantsBody(r) {
-		w.Header().Set("ETag", etag(rec.Version))
-		w.WriteHeader(http.StatusNoContent)
+		writePatched(w, rec.Version)
 		return
 	}
 	// rec holds the groups LockUser read: a user's groups are not the user's to change.
@@ -158,8 +157,7 @@ func (h *Handler) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !patchWantsBody(r) {
-		w.Header().Set("ETag", etag(rec.Version))
-		w.WriteHeader(http.StatusNoContent)
+		writePatched(w, rec.Version)
 		return
 	}
 	attrs, err := h.groupAttrs(r, rec, proj)
@@ -169,6 +167,12 @@ func (h *Handler) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	s := groupStored(rec)
 	h.writeResource(w, http.StatusOK, groupsSchema, s, h.render(groupsSchema, s, attrs, proj))
+}
+
+// writePatched answers a PATCH with 204 and the resource's new ETag (RFC 7644 §3.5.2).
+func writePatched(w http.ResponseWriter, version int64) {
+	w.Header().Set("ETag", etag(version))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // readPatch reads a PATCH request: its operations and the projection of its answer.
