@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rollcall/rollcall/storage"
 )
 
 // Ensure every kind of malformed request gets the SCIM error body with the right status and
@@ -20,6 +22,7 @@ func TestBadInput(t *testing.T) {
 
 	big := `{"schemas":["` + userURN + `"],"userName":"x","title":"` + strings.Repeat("a", 70<<10) + `"}`
 	q := url.QueryEscape
+	long := strings.Repeat("é", storage.MaxIndexedBytes/2) + "x" // one byte over
 	tests := []struct {
 		name           string
 		method, path   string
@@ -45,9 +48,9 @@ func TestBadInput(t *testing.T) {
 		{"POST duplicate userName", "POST", "/Users", user("BJENSEN"), nil, 409, typeUniqueness, "userName"},
 		{"POST group blank name", "POST", "/Groups", group("  "), nil, 400, typeInvalidValue, "displayName"},
 		{"POST group name clash after normalization", "POST", "/Groups", group("data_engineers"), nil, 409, typeUniqueness, "data_engineers"},
-		{"POST over the body limit", "POST", "/Users", big, nil, 413, typeTooLarge, "limit"},
-		{"PUT over the body limit", "PUT", "/Users/" + uid, big, nil, 413, typeTooLarge, "limit"},
-		{"PATCH over the body limit", "PATCH", "/Users/" + uid, big, nil, 413, typeTooLarge, "limit"},
+		{"POST over the body limit", "POST", "/Users", big, nil, 413, "", "limit"},
+		{"PUT over the body limit", "PUT", "/Users/" + uid, big, nil, 413, "", "limit"},
+		{"PATCH over the body limit", "PATCH", "/Users/" + uid, big, nil, 413, "", "limit"},
 		{"PUT malformed JSON", "PUT", "/Users/" + uid, `{`, nil, 400, typeInvalidSyntax, ""},
 		{"PUT unknown id", "PUT", "/Users/nope", user("x"), nil, 404, "", "nope"},
 		{"PUT stale If-Match", "PUT", "/Users/" + uid, user("bjensen"), []string{"If-Match", `W/"99"`}, 412, "", "If-Match"},
@@ -115,6 +118,16 @@ func TestBadInput(t *testing.T) {
 		// The library decodes PUT and DELETE paths twice: %252D must not reach the user.
 		{"PUT doubly encoded id", "PUT", "/Users/" + strings.Replace(uid, "-", "%252D", 1), user("bjensen", "title", "hijacked"), nil, 404, "", "no SCIM resource"},
 		{"DELETE doubly encoded id", "DELETE", "/Users/" + strings.Replace(uid, "-", "%252D", 1), nil, nil, 404, "", "no SCIM resource"},
+		{"POST not UTF-8", "POST", "/Users", `{"schemas":["` + userURN + `"],"userName":"lat` + "\xe9" + `"}`, nil, 400, typeInvalidSyntax, "UTF-8"},
+		{"PATCH not UTF-8", "PATCH", "/Users/" + uid, `{"schemas":["` + patchOpURN + `"],"Operations":[{"op":"replace","path":"title","value":"` + "\xff" + `"}]}`, nil, 400, typeInvalidSyntax, "UTF-8"},
+		// Indexed values are bounded (storage.MaxIndexedBytes), on every backend.
+		{"POST externalId too long", "POST", "/Users", user("x", "externalId", long), nil, 400, typeInvalidValue, "externalId"},
+		{"POST email too long", "POST", "/Users", user("x", "emails", []map[string]any{{"value": long}}), nil, 400, typeInvalidValue, "emails.value"},
+		{"PUT role too long", "PUT", "/Users/" + uid, user("bjensen", "roles", []any{long}), nil, 400, typeInvalidValue, "roles.value"},
+		{"PATCH email too long", "PATCH", "/Users/" + uid, patch(op("replace", `emails[type eq "work"].value`, long)), nil, 400, typeInvalidValue, "emails.value"},
+		{"PATCH externalId too long", "PATCH", "/Users/" + uid, patch(op("replace", "", map[string]any{"externalId": long})), nil, 400, typeInvalidValue, "externalId"},
+		{"POST group externalId too long", "POST", "/Groups", map[string]any{"schemas": []string{groupURN}, "displayName": "Long", "externalId": long}, nil, 400, typeInvalidValue, "externalId"},
+		{"PATCH group externalId too long", "PATCH", "/Groups/" + gid, patch(op("replace", "externalId", long)), nil, 400, typeInvalidValue, "externalId"},
 		{"POST with NUL", "POST", "/Users", `{"schemas":["` + userURN + `"],"userName":"nul\u0000user"}`, nil, 400, typeInvalidValue, "NUL"},
 		{"PATCH with NUL", "PATCH", "/Users/" + uid, patch(op("replace", "title", "a\x00b")), nil, 400, typeInvalidValue, "NUL"},
 	}

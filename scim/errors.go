@@ -57,7 +57,6 @@ const (
 	typeInvalidPath   = "invalidPath"
 	typeNoTarget      = "noTarget"
 	typeInvalidValue  = "invalidValue"
-	typeTooLarge      = "tooLarge"
 	typeInvalidCursor = "invalidCursor"
 	typeInvalidCount  = "invalidCount"
 )

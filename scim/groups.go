@@ -45,6 +45,9 @@ func groupDoc(attrs scim.ResourceAttributes) (doc map[string]any, displayName, e
 	if err := checkDisplayName(displayName); err != nil {
 		return nil, "", "", nil, err
 	}
+	if err := checkIndexed(externalID, nil); err != nil {
+		return nil, "", "", nil, err
+	}
 	return doc, displayName, externalID, members, nil
 }
 

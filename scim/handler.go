@@ -206,7 +206,7 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 	s.Use(h.limitBody)
 
 	public := s.NewRoute().Subrouter()
-	public.HandleFunc("/ServiceProviderConfig", h.handleServiceProviderConfig).Methods(http.MethodGet)
+	public.HandleFunc("/ServiceProviderConfig", h.handleServiceProviderConfig).Methods(readMethods...)
 	// The discovery lists are short and fixed: they are answered whole, whatever filter or
 	// paging a client sends (the library would page them into "Resources": null).
 	whole := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -227,23 +227,34 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 		}
 		buf.writeTo(w, body)
 	})
-	public.Handle("/Schemas", whole).Methods(http.MethodGet)
-	public.PathPrefix("/Schemas/").Handler(lib).Methods(http.MethodGet)
-	public.Handle("/ResourceTypes", whole).Methods(http.MethodGet)
-	public.PathPrefix("/ResourceTypes/").Handler(lib).Methods(http.MethodGet)
+	public.Handle("/Schemas", headAsGet(whole)).Methods(readMethods...)
+	public.PathPrefix("/Schemas/").Handler(headAsGet(lib)).Methods(readMethods...)
+	public.Handle("/ResourceTypes", headAsGet(whole)).Methods(readMethods...)
+	public.PathPrefix("/ResourceTypes/").Handler(headAsGet(lib)).Methods(readMethods...)
 
+	// gorilla/mux does not report 405 through nested subrouters, so each resource path ends
+	// with a catch-all that does, naming the methods it allows (RFC 9110 section 15.5.6).
+	notAllowed := func(allow ...string) http.Handler {
+		list := strings.Join(allow, ", ")
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", list)
+			h.writeError(w, r, errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; %s are.", r.Method, r.URL.Path, list))
+		})
+	}
 	api := s.NewRoute().Subrouter()
 	api.Use(h.authenticate)
 	api.HandleFunc(usersSchema.endpoint, h.handleCreate(usersSchema, h.createUser)).Methods(http.MethodPost)
 	api.HandleFunc(groupsSchema.endpoint, h.handleCreate(groupsSchema, h.createGroup)).Methods(http.MethodPost)
 	for _, rs := range []*resourceSchema{usersSchema, groupsSchema} {
-		api.HandleFunc(rs.endpoint, h.handleList(rs)).Methods(http.MethodGet)
+		api.HandleFunc(rs.endpoint, h.handleList(rs)).Methods(readMethods...)
 		api.HandleFunc(rs.endpoint+"/.search", h.handleSearch(rs)).Methods(http.MethodPost)
+		// Before /{id}, which would take ".search" for an id.
+		api.Handle(rs.endpoint+"/.search", notAllowed(http.MethodPost))
 		api.Handle(rs.endpoint+"/{id}", h.normalizeBody(rs, lib)).Methods(http.MethodPut)
 		api.Handle(rs.endpoint+"/{id}", lib).Methods(http.MethodDelete)
 	}
-	api.HandleFunc("/Users/{id}", h.handleGetUser).Methods(http.MethodGet)
-	api.HandleFunc("/Groups/{id}", h.handleGetGroup).Methods(http.MethodGet)
+	api.HandleFunc("/Users/{id}", h.handleGetUser).Methods(readMethods...)
+	api.HandleFunc("/Groups/{id}", h.handleGetGroup).Methods(readMethods...)
 	api.HandleFunc("/Users/{id}", h.handlePatchUser).Methods(http.MethodPatch)
 	api.HandleFunc("/Groups/{id}", h.handlePatchGroup).Methods(http.MethodPatch)
 	api.HandleFunc("/Bulk", func(w http.ResponseWriter, r *http.Request) {
@@ -252,23 +263,35 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 	api.HandleFunc("/Me", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotImplemented, "", "/Me is not supported: SCIM clients here are identity providers, not users."))
 	})
-	// gorilla/mux does not report 405 through nested subrouters, so each resource path ends
-	// with a catch-all that does.
-	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s.", r.Method, r.URL.Path))
-	})
+	// Each path's catch-all, after its routes.
 	for _, rs := range []*resourceSchema{usersSchema, groupsSchema} {
-		for _, p := range []string{rs.endpoint, rs.endpoint + "/.search", rs.endpoint + "/{id}"} {
-			api.Handle(p, notAllowed)
-		}
+		api.Handle(rs.endpoint, notAllowed(http.MethodGet, http.MethodHead, http.MethodPost))
+		api.Handle(rs.endpoint+"/{id}", notAllowed(http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete))
 	}
 	for _, p := range []string{"/ServiceProviderConfig", "/Schemas", "/ResourceTypes"} {
-		public.Handle(p, notAllowed)
+		public.Handle(p, notAllowed(readMethods...))
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, "", "There is no SCIM endpoint at %s.", r.URL.Path))
 	})
 	return r
+}
+
+// readMethods are the methods of a read: HEAD answers what GET does, without the body, as
+// RFC 9110 section 9.3.2 asks of every resource that answers GET (net/http drops the body).
+var readMethods = []string{http.MethodGet, http.MethodHead}
+
+// headAsGet hands a HEAD to the library as the GET it stands for; the library routes by
+// method. The response writer still belongs to the HEAD request, so no body is sent.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r2 := *r
+			r2.Method = http.MethodGet
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // normalizeBody rewrites a PUT body into what the library validates (see normalizeResource)

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/rollcall/rollcall/storage"
 )
 
 // limitBody reads a request body whole, up to the configured limit: a larger body is answered
-// 413 tooLarge before anything else reads it (the library would read it unbounded, and turn a
+// 413 before anything else reads it (the library would read it unbounded, and turn a
 // limited reader's error into 400).
 func (h *Handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,7 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > h.cfg.MaxBodyBytes {
-			h.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
+			h.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "",
 				"The request body is larger than the limit of %d bytes.", h.cfg.MaxBodyBytes))
 			return
 		}
@@ -28,11 +29,16 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			h.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
+			h.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "",
 				"The request body is larger than the limit of %d bytes.", h.cfg.MaxBodyBytes))
 			return
 		case err != nil:
 			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body could not be read."))
+			return
+		}
+		if !utf8.Valid(body) {
+			// encoding/json would turn each bad byte into U+FFFD, and two names could become one.
+			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body is not valid UTF-8."))
 			return
 		}
 		if storage.HasNULEscape(body) {

@@ -3,6 +3,7 @@ package scim
 import (
 	"strings"
 
+	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 	filter "github.com/scim2/filter-parser/v2"
 )
@@ -31,6 +32,25 @@ func userSchema() schema.Schema {
 		}
 	}
 	s.Attributes = attrs
+	return s
+}
+
+// groupSchema is RFC 7643's core Group schema with the uniqueness Rollcall enforces: two groups
+// of one connection may not share a displayName once normalized (trimmed, lower-cased, white
+// space as "_"), because each group is an IdP group, which roles are mapped to by that name.
+func groupSchema() schema.Schema {
+	s := schema.CoreGroupSchema()
+	for i, a := range s.Attributes {
+		if a.Name() == "displayName" {
+			s.Attributes[i] = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("A human-readable name for the Group. REQUIRED. Unique within " +
+					"the identity provider's connection, ignoring case and taking white space as \"_\"."),
+				Name:       "displayName",
+				Required:   true,
+				Uniqueness: schema.AttributeUniquenessServer(),
+			}))
+		}
+	}
 	return s
 }
 
@@ -164,7 +184,7 @@ func (rs *resourceSchema) lookupKey(key string) (*attr, bool) {
 
 var (
 	usersSchema  = newResourceSchema("User", "/Users", userSchema(), schema.ExtensionEnterpriseUser())
-	groupsSchema = newResourceSchema("Group", "/Groups", schema.CoreGroupSchema())
+	groupsSchema = newResourceSchema("Group", "/Groups", groupSchema())
 )
 
 // path returns the attribute's lower-cased path: "username", "name.givenname",

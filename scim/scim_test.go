@@ -489,3 +489,54 @@ func TestPatchKeepsAndReplacesValues(t *testing.T) {
 		t.Errorf("after a PATCH of emails: old address finds %v, new finds %v; want 0 and 1", old, new)
 	}
 }
+
+// Ensure /Schemas tells the uniqueness Rollcall enforces: userName, and a group's displayName
+// (by its normalized name, see TestBadInput).
+func TestSchemasTellUniqueness(t *testing.T) {
+	e := newEnv(t)
+	for urn, name := range map[string]string{userURN: "userName", groupURN: "displayName"} {
+		r := e.doAs("", "GET", "/Schemas/"+urn, nil)
+		attrs, _ := r.body["attributes"].([]any)
+		found := false
+		for _, a := range attrs {
+			m, _ := a.(map[string]any)
+			if m["name"] == name {
+				found = true
+				if m["uniqueness"] != "server" || m["required"] != true {
+					t.Errorf("%s %s: %v", urn, name, m)
+				}
+			}
+		}
+		if r.status != http.StatusOK || !found {
+			t.Errorf("GET /Schemas/%s: %d %s", urn, r.status, r.raw)
+		}
+	}
+}
+
+// Ensure HEAD answers what GET does without the body, and a 405 names the methods a path
+// allows (RFC 9110 sections 9.3.2 and 15.5.6).
+func TestHeadAndAllow(t *testing.T) {
+	e := newEnv(t)
+	uid := e.mustCreate("/Users", user("bjensen"))
+	for _, path := range []string{"/Users/" + uid, "/Users?filter=" + url.QueryEscape(`userName eq "bjensen"`), "/Groups",
+		"/ServiceProviderConfig", "/Schemas", "/Schemas/" + userURN, "/ResourceTypes/User"} {
+		get := e.do("GET", path, nil)
+		head := e.do("HEAD", path, nil)
+		if get.status != http.StatusOK || head.status != http.StatusOK || len(head.raw) != 0 ||
+			head.header.Get("Content-Type") != get.header.Get("Content-Type") || head.header.Get("ETag") != get.header.Get("ETag") {
+			t.Errorf("HEAD %s: %d %q %v; GET: %d %v", path, head.status, head.raw, head.header, get.status, get.header)
+		}
+	}
+	for _, tt := range []struct{ method, path, allow string }{
+		{"DELETE", "/Users", "GET, HEAD, POST"},
+		{"POST", "/Users/" + uid, "GET, HEAD, PUT, PATCH, DELETE"},
+		{"GET", "/Groups/.search", "POST"},
+		{"PUT", "/ServiceProviderConfig", "GET, HEAD"},
+	} {
+		r := e.do(tt.method, tt.path, nil)
+		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want 405 with %q", tt.method, tt.path, r.status, r.header.Get("Allow"), tt.allow)
+		}
+		e.checkErrorBody(r, "", tt.method)
+	}
+}

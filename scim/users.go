@@ -38,6 +38,9 @@ func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, exter
 	if len(userName) > 512 {
 		return nil, "", "", nil, badRequest(typeInvalidValue, "userName is longer than 512 bytes.")
 	}
+	if err := checkIndexed(externalID, doc); err != nil {
+		return nil, "", "", nil, err
+	}
 	for k, v := range doc {
 		list, _ := v.([]any)
 		primaries := 0
@@ -54,6 +57,25 @@ func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, exter
 		active = &a
 	}
 	return doc, userName, externalID, active, nil
+}
+
+// checkIndexed refuses an externalId, or a value of an attribute users are looked up by
+// (emails, roles, …), longer than storage.MaxIndexedBytes: the index that finds them has a
+// size limit, and a value past it must be a clear 400, not a failed write.
+func checkIndexed(externalID string, doc map[string]any) *Error {
+	if len(externalID) > storage.MaxIndexedBytes {
+		return badRequest(typeInvalidValue, "externalId is longer than %d bytes.", storage.MaxIndexedBytes)
+	}
+	for _, set := range storage.LookupSets {
+		list, _ := doc[string(set)].([]any)
+		for _, el := range list {
+			m, _ := el.(map[string]any)
+			if v, _ := m["value"].(string); len(v) > storage.MaxIndexedBytes {
+				return badRequest(typeInvalidValue, "%s.value is longer than %d bytes.", set, storage.MaxIndexedBytes)
+			}
+		}
+	}
+	return nil
 }
 
 // emptyValue reports whether v is nothing: nil, or an empty list or object.

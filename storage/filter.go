@@ -94,6 +94,17 @@ const (
 // ValueSets are the sets stored as user Values (Value.Attr is one of them).
 var ValueSets = []Set{SetEmails, SetPhoneNumbers, SetIMs, SetPhotos, SetAddresses, SetEntitlements, SetRoles, SetX509Certificates}
 
+// LookupSets are the value sets whose values are indexed for lookups (a filter such as
+// emails.value eq "…" finds its users by index). The others (photos, addresses and
+// certificates) are stored and filtered by, without an index.
+var LookupSets = []Set{SetEmails, SetPhoneNumbers, SetIMs, SetEntitlements, SetRoles}
+
+// MaxIndexedBytes bounds, in bytes, an externalId and the value of an element of a LookupSet.
+// A backend may refuse longer ones (a PostgreSQL B-tree entry holds at most 2 704 bytes, and
+// lower-casing can lengthen a string), so callers check before they write. It is far beyond any
+// real identifier, address or role name.
+const MaxIndexedBytes = 1024
+
 // Op is a comparison operator.
 type Op string
 

@@ -4,9 +4,11 @@ package storagetest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"TenantsAndConnections", testTenantsAndConnections},
 		{"Tokens", testTokens},
 		{"UserCRUD", testUserCRUD},
+		{"LongValues", testLongValues},
 		{"UserNameUniqueIgnoringCase", testUserNameUnique},
 		{"CreateUserWithAudit", testCreateUserWithAudit},
 		{"ScopeIsolation", testScopeIsolation},
@@ -258,6 +261,59 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 	err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID) })
 	if !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+// testLongValues stores the longest values the contract allows where they are indexed
+// (MaxIndexedBytes, in letters that grow when lower-cased) and longer ones where they are not
+// (a certificate, a photo URL), and finds each by a filter.
+func testLongValues(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	// Random text, which PostgreSQL cannot compress into an index entry. "İ" lower-cases to
+	// 1.5 times its bytes.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var lb strings.Builder
+	for lb.Len()+len("İ") <= storage.MaxIndexedBytes {
+		lb.WriteString([]string{"İ", "Ä", "x", "Ω"}[rnd.IntN(4)])
+	}
+	long := lb.String()
+	der := make([]byte, 3000)
+	for i := range der {
+		der[i] = byte(rnd.Uint32())
+	}
+	cert := base64.StdEncoding.EncodeToString(der)
+	photo := "https://photos.example.com/" + cert[:3000] + "ppp"
+	u := f.user("long")
+	u.ExternalID = long
+	u.Values = []storage.Value{
+		{Attr: "emails", Value: long, Type: "work"},
+		{Attr: "roles", Value: long},
+		{Attr: "x509Certificates", Value: cert},
+		{Attr: "photos", Value: photo, Type: "photo"},
+	}
+	createUsers(t, s, u)
+	g := f.group("long")
+	g.ExternalID = long
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateGroup(ctx, g) })
+	for _, flt := range []storage.Filter{
+		storage.Compare{Field: storage.FieldExternalID, Op: storage.OpEq, Value: long},
+		storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: strings.ToLower(long), Fold: true}},
+		storage.Any{Set: storage.SetX509Certificates, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: cert}},
+		storage.Any{Set: storage.SetPhotos, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEw, Value: "ppp"}},
+	} {
+		page, err := s.Users(ctx, f.scope, storage.Query{Filter: flt, Limit: 10})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != u.ID {
+			t.Errorf("Users(%+v) = %d users, %v; want the long one", flt, len(page.Items), err)
+		}
+	}
+	got, err := s.User(ctx, f.scope, u.ID)
+	if err != nil || !slices.Equal(sortedValues(got.Values), sortedValues(u.Values)) {
+		t.Errorf("User: values differ or %v", err)
+	}
+	gp, err := s.Groups(ctx, f.scope, storage.Query{Limit: 10, Filter: storage.Compare{Field: storage.FieldExternalID, Op: storage.OpEq, Value: long}})
+	if err != nil || len(gp.Items) != 1 || gp.Items[0].ID != g.ID {
+		t.Errorf("Groups by the long externalId = %+v, %v", gp.Items, err)
 	}
 }
 
