@@ -40,6 +40,7 @@ var dialect = &sqlstore.Dialect{
 	ListArg:   func(list []string) any { return list },
 	ForUpdate: " FOR UPDATE",
 	ForShare:  " FOR SHARE",
+	LockKey:   " FOR KEY SHARE OF ",
 	// Compare and sort by code point, as Go does, whatever the database's locale.
 	Collate:   ` COLLATE "C"`,
 	Contains:  func(col, arg string) string { return "strpos(" + col + ", " + arg + ") > 0" },

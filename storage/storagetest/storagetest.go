@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Tokens", testTokens},
 		{"UserCRUD", testUserCRUD},
 		{"LongValues", testLongValues},
+		{"AddMembersRacesDelete", testAddMembersRacesDelete},
 		{"UserNameUniqueIgnoringCase", testUserNameUnique},
 		{"CreateUserWithAudit", testCreateUserWithAudit},
 		{"ScopeIsolation", testScopeIsolation},
@@ -1127,6 +1128,70 @@ func testConcurrentCreates(t *testing.T, s storage.Store) {
 	wg.Wait()
 	if ok != 1 || conflict != 15 || len(other) > 0 {
 		t.Errorf("16 concurrent creates: %d ok, %d conflicts, other errors %v; want 1 and 15", ok, conflict, other)
+	}
+}
+
+// testAddMembersRacesDelete deletes a user and a group while another transaction adds them to
+// a group, in both orders: the member must never outlive its deletion (group_members has no
+// foreign key to keep it from doing so).
+func testAddMembersRacesDelete(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	target := f.group("target")
+	mustTx(t, s, func(tx storage.Tx) error { return tx.CreateGroup(ctx, target) })
+	for _, addFirst := range []bool{true, false} {
+		u, g := f.user(fmt.Sprintf("racer-%v", addFirst)), f.group(fmt.Sprintf("racing-%v", addFirst))
+		createUsers(t, s, u)
+		mustTx(t, s, func(tx storage.Tx) error { return tx.CreateGroup(ctx, g) })
+		add := func(tx storage.Tx) error {
+			_, _, err := tx.AddMembers(ctx, f.scope, target.ID, []string{u.ID, g.ID})
+			return err
+		}
+		del := func(tx storage.Tx) error {
+			if err := tx.DeleteUser(ctx, f.scope, u.ID); err != nil {
+				return err
+			}
+			return tx.DeleteGroup(ctx, f.scope, g.ID)
+		}
+		first, second := add, del
+		if !addFirst {
+			first, second = del, add
+		}
+		// The first transaction does its work and waits; the second starts meanwhile (on
+		// SQLite it waits to begin) and can only finish after the first commits.
+		held, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 2)
+		go func() {
+			done <- s.Tx(ctx, func(tx storage.Tx) error {
+				if err := first(tx); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return nil
+			})
+		}()
+		select {
+		case <-held:
+		case err := <-done:
+			t.Fatalf("first transaction: %v", err)
+		}
+		go func() { done <- s.Tx(ctx, second) }()
+		time.Sleep(100 * time.Millisecond) // the second transaction reaches its conflict
+		close(release)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatalf("addFirst=%v: %v", addFirst, err)
+			}
+		}
+		var members []string
+		err := s.Members(ctx, f.scope, target.ID, func(m storage.Member) error {
+			members = append(members, m.ID)
+			return nil
+		})
+		if err != nil || len(members) != 0 {
+			t.Errorf("addFirst=%v: the group has members %v (%v) after they were deleted", addFirst, members, err)
+		}
 	}
 }
 

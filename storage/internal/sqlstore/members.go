@@ -35,14 +35,20 @@ func (r reader) Members(ctx context.Context, scope storage.Scope, groupID string
 }
 
 // resolve returns which of ids name users and which name groups of the scope (other than the
-// group itself, which cannot be its own member), and which name nothing.
+// group itself, which cannot be its own member), and which name nothing. The rows it finds stay
+// locked against deletion until the transaction ends: group_members has no foreign key (a
+// member is a user or a group), and a user deleted between this read and the commit would
+// otherwise stay a member of the group for good.
 func (t *txn) resolve(ctx context.Context, scope storage.Scope, groupID string, ids []string) (users, groups, missing []string, err error) {
 	var b builder
-	b.w("SELECT u.id, 'User' FROM users u WHERE ", t.in(&b, "u.id", ids))
+	b.w("SELECT x.id, 'User' FROM (SELECT u.id FROM users u WHERE ", t.in(&b, "u.id", ids))
 	scopeWhere(&b, "u", scope)
-	b.w(" UNION ALL SELECT g.id, 'Group' FROM groups g WHERE g.scim = ", b.arg(true), " AND g.id <> ", b.arg(groupID),
-		" AND ", t.in(&b, "g.id", ids))
+	t.lockKey(&b, "u")
+	b.w(") x UNION ALL SELECT y.id, 'Group' FROM (SELECT g.id FROM groups g WHERE g.scim = ", b.arg(true),
+		" AND g.id <> ", b.arg(groupID), " AND ", t.in(&b, "g.id", ids))
 	scopeWhere(&b, "g", scope)
+	t.lockKey(&b, "g")
+	b.w(") y")
 	rows, err := t.q.QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return nil, nil, nil, t.fail("resolve members", err)
@@ -102,6 +108,14 @@ func (t *txn) AddMembers(ctx context.Context, scope storage.Scope, groupID strin
 		added = append(added, ids...)
 	}
 	return added, missing, nil
+}
+
+// lockKey appends the dialect's key lock on the table alias, if it has one (SQLite runs one
+// writing transaction at a time, which needs none).
+func (t *txn) lockKey(b *builder, alias string) {
+	if t.d.LockKey != "" {
+		b.w(t.d.LockKey, alias)
+	}
 }
 
 func memberTable(typ string) string {

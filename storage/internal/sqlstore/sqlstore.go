@@ -27,6 +27,10 @@ type Dialect struct {
 	// ForUpdate and ForShare are appended to a SELECT that must lock the rows it reads,
 	// exclusively or shared. (SQLite locks the whole database for a writing transaction.)
 	ForUpdate, ForShare string
+	// LockKey is appended to a SELECT to keep the rows it reads from being deleted (or their
+	// keys changed) until the transaction ends, without blocking other updates of them: what
+	// a foreign key check takes. It names the table alias to lock, e.g. " FOR KEY SHARE OF ".
+	LockKey string
 	// Collate is appended to string comparisons and sort keys so that ordering is by code
 	// point on every database (the same order as Go's string comparison).
 	Collate string
