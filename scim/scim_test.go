@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"io"
@@ -538,5 +539,25 @@ func TestHeadAndAllow(t *testing.T) {
 			t.Errorf("%s %s: %d, Allow %q; want 405 with %q", tt.method, tt.path, r.status, r.header.Get("Allow"), tt.allow)
 		}
 		e.checkErrorBody(r, "", tt.method)
+	}
+}
+
+// Ensure a group is created and replaced with more members than a user may have emails: its
+// members are bounded by the body limit only, as in PATCH.
+func TestGroupWithManyMembers(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := range 150 {
+		ids = append(ids, e.mustCreate("/Users", user(fmt.Sprintf("m%03d", i))))
+	}
+	r := e.do("POST", "/Groups", group("Everyone", ids...))
+	gid, _ := r.body["id"].(string)
+	if ms, _ := r.body["members"].([]any); r.status != http.StatusCreated || len(ms) != 150 {
+		t.Fatalf("POST with 150 members: %d, %d members", r.status, len(ms))
+	}
+	r = e.do("PUT", "/Groups/"+gid, group("Everyone", ids[30:]...))
+	g := e.do("GET", "/Groups/"+gid, nil)
+	if ms, _ := g.body["members"].([]any); r.status != http.StatusOK || len(ms) != 120 {
+		t.Errorf("PUT with 120 members: %d %s; GET has %d members", r.status, r.raw, len(ms))
 	}
 }

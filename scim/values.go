@@ -11,6 +11,8 @@ import (
 )
 
 // maxElements bounds the elements of one multi-valued attribute of a user (emails, roles, …).
+// A group's members are rows of their own, bounded by the body limit only, in POST and PUT as
+// in PATCH: an IdP may create or replace a group with all its members.
 const maxElements = 100
 
 // coerce brings a value into the shape its attribute's schema wants, accepting what Okta and
@@ -46,7 +48,7 @@ func coerceMulti(a *attr, v any) (any, *Error) {
 	default:
 		list = []any{x}
 	}
-	if len(list) > maxElements {
+	if len(list) > maxElements && !(a.parent == nil && a.key == "members") {
 		return nil, badRequest(typeInvalidValue, "%s: at most %d values are allowed.", a.key, maxElements)
 	}
 	out := make([]any, 0, len(list))
