@@ -1,6 +1,8 @@
 package scim
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -276,28 +278,26 @@ func (h *Handler) loadGroup(r *http.Request, id string) (storage.Group, error) {
 	return g, nil
 }
 
-// groupAttrs is the SCIM representation of a group's attributes; members are read only when
-// the projection returns them.
-func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) (map[string]any, error) {
+// groupBase is a group's attributes without its members.
+func groupBase(g storage.Group) map[string]any {
 	var doc map[string]any
 	if err := json.Unmarshal(g.Doc, &doc); err != nil || doc == nil {
 		doc = map[string]any{}
 	}
 	doc["displayName"] = g.DisplayName
+	return doc
+}
+
+// groupAttrs is the SCIM representation of a group's attributes; members are read only when
+// the projection returns them.
+func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) (map[string]any, error) {
+	doc := groupBase(g)
 	if !proj.wants("members") {
 		return doc, nil
 	}
 	var members []any
 	err := h.store.Members(r.Context(), principalFrom(r.Context()).scope(), g.ID, func(m storage.Member) error {
-		rs := usersSchema
-		if strings.EqualFold(m.Type, "Group") {
-			rs = groupsSchema
-		}
-		el := map[string]any{"value": m.ID, "type": m.Type, "$ref": h.location(rs, m.ID)}
-		if m.Display != "" {
-			el["display"] = m.Display
-		}
-		members = append(members, el)
+		members = append(members, h.memberElement(m))
 		return nil
 	})
 	if err != nil {
@@ -309,8 +309,103 @@ func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) 
 	return doc, nil
 }
 
+// memberElement is a member as a group's members attribute lists it.
+func (h *Handler) memberElement(m storage.Member) map[string]any {
+	rs := usersSchema
+	if strings.EqualFold(m.Type, "Group") {
+		rs = groupsSchema
+	}
+	el := map[string]any{"value": m.ID, "type": m.Type, "$ref": h.location(rs, m.ID)}
+	if m.Display != "" {
+		el["display"] = m.Display
+	}
+	return el
+}
+
+// writeGroupStreaming writes a rendered group (res, without members) with its members, read
+// row by row and written as they come: a group of a million members costs the server a
+// buffer, not a million maps. Nothing is written when the group has none the projection keeps.
+func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id string, res map[string]any, proj projection) error {
+	head, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, _ = bw.Write(head[:len(head)-1]) // all but the closing brace
+	n := 0
+	err = h.store.Members(ctx, principalFrom(ctx).scope(), id, func(m storage.Member) error {
+		el, ok := proj.element("members", h.memberElement(m))
+		if !ok {
+			return nil
+		}
+		b, err := json.Marshal(el)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			_, _ = bw.WriteString(`,"members":[`)
+		} else {
+			_ = bw.WriteByte(',')
+		}
+		n++
+		_, err = bw.Write(b)
+		return err
+	})
+	if n > 0 {
+		_ = bw.WriteByte(']')
+	}
+	_ = bw.WriteByte('}')
+	return err
+}
+
+// streamedResponse writes a 200 response through a buffer, sending the status and headers
+// only when the first bytes leave the buffer: an error before that can still be answered as
+// an error, and one after it can only cut the response short (done panics with
+// http.ErrAbortHandler, so the client sees a broken response, never a complete-looking one).
+type streamedResponse struct {
+	w      http.ResponseWriter
+	header func(http.Header)
+	sent   bool
+	*bufio.Writer
+}
+
+func newStreamedResponse(w http.ResponseWriter, header func(http.Header)) *streamedResponse {
+	s := &streamedResponse{w: w, header: header}
+	s.Writer = bufio.NewWriterSize(writerFunc(s.write), 32<<10)
+	return s
+}
+
+func (s *streamedResponse) write(p []byte) (int, error) {
+	if !s.sent {
+		s.sent = true
+		s.w.Header().Set("Content-Type", contentType)
+		s.header(s.w.Header())
+		s.w.WriteHeader(http.StatusOK)
+	}
+	return s.w.Write(p)
+}
+
+// done ends the response: the rest of the buffer on success; on err, the error answer when
+// nothing was sent yet, else an aborted connection.
+func (s *streamedResponse) done(h *Handler, r *http.Request, err error) {
+	if err == nil {
+		err = s.Flush()
+		if err == nil || s.sent {
+			return // a write error is the client gone
+		}
+	}
+	if s.sent {
+		h.log.WarnContext(r.Context(), "response cut short", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	h.writeError(s.w, r, err)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // handleGetGroup is GET /Groups/{id}: with excludedAttributes=members (what Entra asks), the
-// members are not read at all.
+// members are not read at all; with them, they are streamed (writeGroupStreaming).
 func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 	id := pathID(r)
 	proj, perr := parseProjection(groupsSchema, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
@@ -326,13 +421,22 @@ func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 	if notModified(w, r, rec.Version) {
 		return
 	}
-	attrs, err := h.groupAttrs(r, rec, proj)
-	if err != nil {
-		h.writeError(w, r, err)
+	s := groupStored(rec)
+	if !proj.wants("members") {
+		attrs, err := h.groupAttrs(r, rec, proj)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeResource(w, http.StatusOK, groupsSchema, s, h.render(groupsSchema, s, attrs, proj))
 		return
 	}
-	s := groupStored(rec)
-	h.writeResource(w, http.StatusOK, groupsSchema, s, h.render(groupsSchema, s, attrs, proj))
+	res := h.render(groupsSchema, s, groupBase(rec), proj)
+	out := newStreamedResponse(w, func(hd http.Header) {
+		hd.Set("ETag", etag(s.version))
+		hd.Set("Content-Location", h.location(groupsSchema, s.id))
+	})
+	out.done(h, r, h.writeGroupStreaming(r.Context(), out.Writer, rec.ID, res, proj))
 }
 
 // memberChange is the audit detail of a membership change.

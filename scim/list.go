@@ -1,6 +1,8 @@
 package scim
 
 import (
+	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -278,8 +280,9 @@ type listResponse struct {
 	Resources    []map[string]any `json:"Resources"`
 }
 
-// run executes a listing and renders its resources.
-func (h *Handler) run(r *http.Request, l *listing) (listResponse, []stored, error) {
+// run executes a listing and renders its resources. With streamMembers, groups are rendered
+// without their members, which writeListStreaming reads as it writes them.
+func (h *Handler) run(r *http.Request, l *listing, streamMembers bool) (listResponse, []stored, error) {
 	ctx, p := r.Context(), principalFrom(r.Context())
 	resp := listResponse{Schemas: []string{listURN}, Resources: []map[string]any{}}
 	var items []stored
@@ -304,9 +307,11 @@ func (h *Handler) run(r *http.Request, l *listing) (listResponse, []stored, erro
 		}
 		resp.TotalResults, next = total(page.Total), page.Next
 		for _, g := range page.Items {
-			attrs, err := h.groupAttrs(r, g, l.proj)
-			if err != nil {
-				return resp, nil, err
+			attrs := groupBase(g)
+			if !streamMembers {
+				if attrs, err = h.groupAttrs(r, g, l.proj); err != nil {
+					return resp, nil, err
+				}
 			}
 			s := groupStored(g)
 			items = append(items, s)
@@ -362,12 +367,40 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rs *resourceSchem
 		h.writeError(w, r, perr)
 		return
 	}
-	resp, _, err := h.run(r, l)
+	streamMembers := rs == groupsSchema && l.proj.wants("members")
+	resp, items, err := h.run(r, l, streamMembers)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if !streamMembers {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	out := newStreamedResponse(w, func(http.Header) {})
+	out.done(h, r, h.writeListStreaming(r.Context(), out.Writer, resp, items, l.proj))
+}
+
+// writeListStreaming writes a listing of groups with each group's members streamed
+// (writeGroupStreaming): a page of large groups is never held in memory.
+func (h *Handler) writeListStreaming(ctx context.Context, bw *bufio.Writer, resp listResponse, items []stored, proj projection) error {
+	res := resp.Resources
+	resp.Resources = []map[string]any{}
+	head, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	_, _ = bw.Write(head[:len(head)-len("]}")]) // Resources is the last field: up to its "["
+	for i, s := range items {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		if err := h.writeGroupStreaming(ctx, bw, s.id, res[i], proj); err != nil {
+			return err
+		}
+	}
+	_, err = bw.WriteString("]}")
+	return err
 }
 
 // libraryList serves the library's GetAll (its own GET routes) with the same listing.
@@ -381,7 +414,7 @@ func (h *Handler) libraryList(r *http.Request, rs *resourceSchema, params scim.L
 	if perr != nil {
 		return scim.Page{}, libraryError(r, perr)
 	}
-	resp, items, err := h.run(r, l)
+	resp, items, err := h.run(r, l, false)
 	if err != nil {
 		return scim.Page{}, libraryError(r, err)
 	}

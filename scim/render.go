@@ -359,35 +359,17 @@ func (p projection) filterOne(m map[string]any, k, lk string, v any) {
 		delete(m, k)
 		return
 	}
-	subs := func(el map[string]any) {
-		for sk := range el {
-			sp := lk + "." + strings.ToLower(sk)
-			if p.exclude[sp] || (p.explicit && !p.include[lk] && !p.include[sp]) {
-				delete(el, sk)
-			}
-		}
-	}
 	switch x := v.(type) {
 	case map[string]any:
-		x = cloneMap(x)
-		subs(x)
-		m[k] = x
+		m[k] = p.subAttributes(lk, x)
 	case []any:
-		keep := p.elements[lk]
 		out := make([]any, 0, len(x))
 		for _, el := range x {
-			em, ok := el.(map[string]any)
-			if keep != nil && (!ok || !slices.ContainsFunc(keep, func(f func(map[string]any) bool) bool { return f(em) })) {
-				continue
+			if el, ok := p.element(lk, el); ok {
+				out = append(out, el)
 			}
-			if ok {
-				em = cloneMap(em)
-				subs(em)
-				el = em
-			}
-			out = append(out, el)
 		}
-		if len(out) == 0 && keep != nil {
+		if len(out) == 0 && p.elements[lk] != nil {
 			delete(m, k)
 			return
 		}
@@ -406,6 +388,32 @@ func (p projection) filterOne(m map[string]any, k, lk string, v any) {
 	}
 }
 
+// element projects one element of the multi-valued attribute at path lk: whether a value
+// filter keeps it, and which of its sub-attributes are returned.
+func (p projection) element(lk string, el any) (any, bool) {
+	em, ok := el.(map[string]any)
+	if keep := p.elements[lk]; keep != nil && (!ok || !slices.ContainsFunc(keep, func(f func(map[string]any) bool) bool { return f(em) })) {
+		return nil, false
+	}
+	if ok {
+		return p.subAttributes(lk, em), true
+	}
+	return el, true
+}
+
+// subAttributes returns a copy of the complex value at path lk with the sub-attributes the
+// projection returns.
+func (p projection) subAttributes(lk string, m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for sk, v := range m {
+		sp := lk + "." + strings.ToLower(sk)
+		if !p.exclude[sp] && (!p.explicit || p.include[lk] || p.include[sp]) {
+			out[sk] = v
+		}
+	}
+	return out
+}
+
 func metaKey(lower string) string {
 	switch lower {
 	case "resourcetype":
@@ -414,14 +422,6 @@ func metaKey(lower string) string {
 		return "lastModified"
 	}
 	return lower
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // writeResource answers with one resource, its ETag and Content-Location.

@@ -35,6 +35,27 @@ type env struct {
 type flakyStore struct {
 	storage.Store
 	down atomic.Bool
+	// membersFail makes Members fail (ErrUnavailable) after membersFailAfter members.
+	membersFail      atomic.Bool
+	membersFailAfter atomic.Int64
+}
+
+func (f *flakyStore) Members(ctx context.Context, scope storage.Scope, groupID string, fn func(storage.Member) error) error {
+	if !f.membersFail.Load() {
+		return f.Store.Members(ctx, scope, groupID, fn)
+	}
+	n := f.membersFailAfter.Load()
+	err := f.Store.Members(ctx, scope, groupID, func(m storage.Member) error {
+		if n == 0 {
+			return storage.ErrUnavailable
+		}
+		n--
+		return fn(m)
+	})
+	if err == nil && n == 0 {
+		err = storage.ErrUnavailable
+	}
+	return err
 }
 
 func (f *flakyStore) Tx(ctx context.Context, fn func(storage.Tx) error) error {
