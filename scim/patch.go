@@ -181,12 +181,19 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 }
 
 // applyMap applies a path-less add or replace: each key an attribute, a dotted
-// ("name.givenName") or URN-qualified one, or an extension container. Unknown and read-only
-// attributes are ignored, as on POST.
+// ("name.givenName") or URN-qualified one, an extension container, or a path with a value
+// filter ("emails[type eq \"work\"].value"), which applies as that path would. Unknown and
+// read-only attributes are ignored, as on POST.
 func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 	for k, v := range values {
 		lk := strings.ToLower(k)
 		if lk == "schemas" || lk == "meta" {
+			continue
+		}
+		if strings.Contains(k, "[") {
+			if err := dp.applyPathKey(op, k, v); err != nil {
+				return err
+			}
 			continue
 		}
 		if lk == "id" {
@@ -220,6 +227,23 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		}
 	}
 	return nil
+}
+
+// applyPathKey applies a path-less value's key that is a filtered path, as the same operation
+// with that path. Silently skipping it would answer success for a change never made.
+func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
+	if v == nil {
+		return nil // an explicit null is ignored, as everywhere in a path-less value
+	}
+	p, err := expr.ParsePath(key)
+	if err != nil {
+		return badRequest(typeInvalidPath, "The key %q of a path-less value: %s", clip(key), err.Error())
+	}
+	if dp.skip[strings.ToLower(p.AttributePath.AttributeName)] {
+		return badRequest(typeInvalidPath, "The key %q of a path-less value: send a filter on %s as the operation's path.",
+			clip(key), p.AttributePath.AttributeName)
+	}
+	return dp.apply(patchOp{op: op, rawPath: key, path: &p, value: v, hasValue: true})
 }
 
 // container returns the map holding attribute a (the document, an extension's map, or the

@@ -42,6 +42,13 @@ func TestPatchUser(t *testing.T) {
 				enterpriseURN + ":manager":        map[string]any{"value": "m-1"},
 			}),
 		}, map[string]any{"name.givenName": "Babs", "name.familyName": "Jensen", "ext:employeeNumber": "E1", "ext:manager.value": "m-1", "ext:department": "Tours"}},
+		{"path-less keys with value filters apply as paths", []map[string]any{
+			op("Replace", "", map[string]any{
+				`emails[type eq "work"].value`:  "new@work.example",
+				`emails[type eq "other"].value`: "b@other.example",
+				"name.givenName":                "Babs",
+			}),
+		}, map[string]any{"emails.work": "new@work.example", "emails.other": "b@other.example", "emails.home": "b@home.example", "name.givenName": "Babs"}},
 		{"path-less extension container", []map[string]any{
 			op("add", "", map[string]any{strings.ToLower(enterpriseURN): map[string]any{"costCenter": "CC1"}}),
 		}, map[string]any{"ext:costCenter": "CC1", "ext:department": "Tours"}},
