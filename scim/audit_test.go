@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -82,5 +83,42 @@ func TestPassword_HashedNeverReturned(t *testing.T) {
 	}
 	if g := e.do("GET", "/Users/"+u.ID, nil); strings.Contains(string(g.raw), "password") {
 		t.Errorf("GET returns a password: %s", g.raw)
+	}
+
+	// Every write that carries a password replaces the hash; one without keeps it.
+	hash := func() string {
+		u, err := e.store.User(t.Context(), e.scope, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+	steps := []struct {
+		name, method string
+		body         any
+		want         string
+	}{
+		{"PUT with a password", "PUT", user("pw", "password", "Put!pw"), "hashed:******"},
+		{"PUT without", "PUT", user("pw", "title", "T"), "hashed:******"},
+		{"PATCH path-less (Okta's password sync)", "PATCH", patch(op("replace", "", map[string]any{"password": "Okta!sync", "title": "U"})), "hashed:*********"},
+		{"PATCH by path", "PATCH", patch(op("Replace", "Password", "By!path")), "hashed:*******"},
+		{"PATCH without", "PATCH", patch(op("replace", "title", "V")), "hashed:*******"},
+		{"PATCH remove", "PATCH", patch(op("remove", "password", nil)), ""},
+	}
+	for _, st := range steps {
+		r := e.do(st.method, "/Users/"+u.ID, st.body)
+		if r.status != http.StatusOK || strings.Contains(string(r.raw), "password") || strings.Contains(string(r.raw), "!") {
+			t.Errorf("%s: %d %s", st.name, r.status, r.raw)
+		}
+		if got := hash(); got != st.want {
+			t.Errorf("%s: stored hash %q, want %q", st.name, got, st.want)
+		}
+	}
+	if g := e.do("GET", "/Users/"+u.ID, nil); g.body["title"] != "V" {
+		t.Errorf("the PATCHes' other attributes: %s", g.raw)
+	}
+	r = e.do("PATCH", "/Users/"+u.ID, patch(op("replace", "", map[string]any{"password": 5})))
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a password that is not a string: %d %s", r.status, r.raw)
 	}
 }

@@ -417,7 +417,7 @@ func (h *Handler) handleServiceProviderConfig(w http.ResponseWriter, r *http.Req
 		"patch":            supported(true),
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxPageSize},
-		"changePassword":   supported(false),
+		"changePassword":   supported(true), // kept as a hash only (see userSchema)
 		"sort":             supported(true),
 		"etag":             supported(true),
 		"authenticationSchemes": []map[string]any{{

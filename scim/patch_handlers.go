@@ -22,6 +22,18 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	ops, pw, setPassword, perr := takePassword(ops)
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	var passwordHash string
+	if pw != "" { // hashed before the transaction: the hash is slow by design
+		if passwordHash, err = h.cfg.HashPassword(pw); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
 	var rec storage.User
 	err = h.store.Tx(ctx, func(tx storage.Tx) error {
 		old, err := tx.LockUser(ctx, p.scope(), id)
@@ -58,7 +70,10 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		if active != nil {
 			rec.Active = *active
 		}
-		if rec.UserName == old.UserName && rec.ExternalID == old.ExternalID && rec.Active == old.Active &&
+		if setPassword {
+			rec.PasswordHash = passwordHash
+		}
+		if !setPassword && rec.UserName == old.UserName && rec.ExternalID == old.ExternalID && rec.Active == old.Active &&
 			bytes.Equal(rec.Doc, old.Doc) {
 			return nil // nothing changed: no write, no new version
 		}
@@ -331,6 +346,49 @@ func asErrorOrNil(err error) *Error {
 
 // opSummary is what the audit log keeps of a PATCH: each op and path, values left out (they
 // can be large member lists).
+// takePassword takes a password out of a user PATCH, which Rollcall keeps as a hash only,
+// never in the document: a "password" path, or a "password" key of a path-less value (Okta's
+// password sync). It returns the operations left, the new password ("" when removed) and
+// whether the PATCH sets or removes one.
+func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
+	out := make([]patchOp, 0, len(ops))
+	var pw string
+	set := false
+	take := func(v any) *Error {
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return badRequest(typeInvalidValue, "password must be a non-empty string.")
+		}
+		pw, set = s, true
+		return nil
+	}
+	for _, op := range ops {
+		switch {
+		case op.path != nil && strings.EqualFold(strings.TrimSpace(op.rawPath), "password"):
+			if op.op == "remove" {
+				pw, set = "", true
+			} else if err := take(op.value); err != nil {
+				return nil, "", false, err
+			}
+			continue
+		case op.path == nil:
+			if m, ok := op.value.(map[string]any); ok {
+				rest := make(map[string]any, len(m))
+				for k, v := range m {
+					if !strings.EqualFold(k, "password") {
+						rest[k] = v
+					} else if err := take(v); err != nil {
+						return nil, "", false, err
+					}
+				}
+				op.value = rest
+			}
+		}
+		out = append(out, op)
+	}
+	return out, pw, set, nil
+}
+
 func opSummary(ops []patchOp) []map[string]string {
 	out := make([]map[string]string, len(ops))
 	for i, op := range ops {

@@ -21,8 +21,9 @@ const (
 )
 
 // userSchema is RFC 7643's core User schema without "password": SCIM-provisioned users sign in
-// through their IdP, so Rollcall neither advertises nor returns a password (a password an IdP
-// sends anyway is hashed and kept out of the resource; see Users.Create).
+// through their IdP, so Rollcall neither advertises nor returns a password. A password an IdP
+// sends anyway (in POST, PUT, or PATCH as Okta's password sync does) is kept as a hash only,
+// out of the resource.
 func userSchema() schema.Schema {
 	s := schema.CoreUserSchema()
 	attrs := make([]schema.CoreAttribute, 0, len(s.Attributes))

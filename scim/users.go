@@ -146,6 +146,15 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 	if serr != nil {
 		return scim.Resource{}, libraryError(r, serr)
 	}
+	// A password replaces the stored hash; a PUT without one keeps it (a client cannot read
+	// it back to send it again).
+	var passwordHash string
+	if pw := passwordFrom(ctx); pw != "" {
+		var err error
+		if passwordHash, err = h.cfg.HashPassword(pw); err != nil {
+			return scim.Resource{}, libraryError(r, err)
+		}
+	}
 	var rec storage.User
 	err := h.store.Tx(ctx, func(tx storage.Tx) error {
 		old, err := tx.LockUser(ctx, p.scope(), id)
@@ -162,6 +171,9 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		doc["active"] = rec.Active
 		rec.UserName, rec.ExternalID, rec.Doc = userName, externalID, marshalDoc(doc)
 		rec.Profile, rec.Values, rec.Email = userIndexes(doc)
+		if passwordHash != "" {
+			rec.PasswordHash = passwordHash
+		}
 		rec.Version, rec.UpdatedAt = old.Version+1, h.now()
 		if err := updateUser(ctx, tx, old, rec); err != nil {
 			return err
