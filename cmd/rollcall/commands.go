@@ -68,13 +68,17 @@ func runConnection(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("--kind must be okta, entra or generic, not %q", *kind)
 	}
 	return withStore(ctx, &c, func(p provisioner) error {
-		conn, secret, tk, err := p.createConnection(ctx, *tenant, *name, k)
+		conn, secret, tk, newTenant, err := p.createConnection(ctx, *tenant, *name, k)
 		var ce *storage.ConflictError
 		if errors.As(err, &ce) {
 			return fmt.Errorf("tenant %q already has a connection named %q", *tenant, *name)
 		}
 		if err != nil {
 			return err
+		}
+		if newTenant {
+			// stdout is the JSON alone; a tenant made by a typo must not go unnoticed.
+			fmt.Fprintf(stderr, "rollcall: created tenant %q, which has no administrator yet (rollcall admin create --tenant %q --email …)\n", *tenant, *tenant)
 		}
 		return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL(c, getenv), Token: secret, TokenID: tk.ID,
 			TenantID: conn.TenantID, ConnectionID: conn.ID})

@@ -438,3 +438,33 @@ func TestConcurrentGroupPatches(t *testing.T) {
 		}
 	})
 }
+
+// Ensure the CLI says so when connection create makes a new tenant (stdout stays the JSON),
+// and names an unknown tenant or connection plainly.
+func TestCLI_TenantsAndConnectionsNamed(t *testing.T) {
+	db := sqliteDB(t)
+	newConnection(t, db, "okta", "okta") // makes the default tenant
+	cmd := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"rollcall"}, args...), noEnv, nil, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	out, errOut, err := cmd("connection", "create", "-database", db, "-tenant", "acme", "-name", "entra", "-kind", "entra")
+	var it issuedToken
+	if err != nil || json.Unmarshal([]byte(out), &it) != nil || it.Token == "" ||
+		!strings.Contains(errOut, `created tenant "acme"`) || !strings.Contains(errOut, "admin create") {
+		t.Errorf("connection create in a new tenant: %v\nstdout %q\nstderr %q", err, out, errOut)
+	}
+	if _, errOut, _ = cmd("connection", "create", "-database", db, "-tenant", "acme", "-name", "okta", "-kind", "okta"); strings.Contains(errOut, "created tenant") {
+		t.Errorf("a second connection of acme: stderr %q", errOut)
+	}
+	for args, want := range map[[2]string]string{
+		{"default", "nosuch"}: `tenant "default" has no connection "nosuch"`,
+		{"nosuch", "okta"}:    `there is no tenant "nosuch"`,
+	} {
+		_, _, err := cmd("token", "list", "-database", db, "-tenant", args[0], "-connection", args[1])
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "storage:") {
+			t.Errorf("token list %v: %v, want %q", args, err, want)
+		}
+	}
+}

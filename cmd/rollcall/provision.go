@@ -50,12 +50,10 @@ type issuedToken struct {
 
 // createConnection adds an IdP connection (provisioning the tenant if needed) with a first
 // SCIM token.
-func (p provisioner) createConnection(ctx context.Context, tenant, name string, kind storage.ConnectionKind) (storage.Connection, string, storage.Token, error) {
-	var c storage.Connection
-	var secret string
-	var tk storage.Token
-	err := p.store.Tx(ctx, func(tx storage.Tx) error {
-		t, _, err := p.tenant(ctx, tx, tenant)
+func (p provisioner) createConnection(ctx context.Context, tenant, name string, kind storage.ConnectionKind) (c storage.Connection, secret string, tk storage.Token, newTenant bool, err error) {
+	err = p.store.Tx(ctx, func(tx storage.Tx) error {
+		t, created, err := p.tenant(ctx, tx, tenant)
+		newTenant = created
 		if err != nil {
 			return err
 		}
@@ -65,16 +63,22 @@ func (p provisioner) createConnection(ctx context.Context, tenant, name string, 
 		secret, tk, err = admin.IssueSCIMToken(ctx, tx, c, p.now(), cliActor)
 		return err
 	})
-	return c, secret, tk, err
+	return c, secret, tk, newTenant, err
 }
 
 // connection finds a connection by tenant and connection name.
 func (p provisioner) connection(ctx context.Context, tenant, name string) (storage.Connection, error) {
 	t, err := p.store.TenantByName(ctx, tenant)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Connection{}, fmt.Errorf("there is no tenant %q", tenant)
+	}
 	if err != nil {
 		return storage.Connection{}, fmt.Errorf("tenant %q: %w", tenant, err)
 	}
 	c, err := p.store.ConnectionByName(ctx, t.ID, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, fmt.Errorf("tenant %q has no connection %q (rollcall connection create makes one)", tenant, name)
+	}
 	if err != nil {
 		return c, fmt.Errorf("connection %q of tenant %q: %w", name, tenant, err)
 	}

@@ -135,7 +135,7 @@ func bootstrap(ctx context.Context, p provisioner, c config, adminEmail, adminPa
 	_, err := p.store.TenantByName(ctx, c.Tenant)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		_, secret, _, err := p.createConnection(ctx, c.Tenant, "default", storage.KindGeneric)
+		_, secret, _, _, err := p.createConnection(ctx, c.Tenant, "default", storage.KindGeneric)
 		if err != nil {
 			return fmt.Errorf("first start: %w", err)
 		}
