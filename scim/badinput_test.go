@@ -96,7 +96,7 @@ func TestBadInput(t *testing.T) {
 		{"filter too deep", "GET", "/Users?filter=" + q(strings.Repeat("(", 40)+`userName eq "x"`+strings.Repeat(")", 40)), nil, nil, 400, typeInvalidFilter, ""},
 		{"count not a number", "GET", "/Users?count=ten", nil, nil, 400, typeInvalidValue, "count"},
 		{"startIndex not a number", "GET", "/Users?startIndex=first", nil, nil, 400, typeInvalidValue, "startIndex"},
-		{"sortBy unknown", "GET", "/Users?sortBy=emails", nil, nil, 400, typeInvalidValue, "sortBy"},
+		{"sortBy a sub-attribute other than value", "GET", "/Users?sortBy=emails.type", nil, nil, 400, typeInvalidValue, "sortBy"},
 		{"sortOrder unknown", "GET", "/Users?sortOrder=up", nil, nil, 400, typeInvalidValue, "sortOrder"},
 		{"attributes malformed", "GET", "/Users?attributes=" + q(`emails[type eq "work"`), nil, nil, 400, typeInvalidValue, "attribute"},
 		{"attributes value filter on an unknown sub-attribute", "GET", "/Users?attributes=" + q(`emails[colour eq "red"]`), nil, nil, 400, typeInvalidValue, "colour"},

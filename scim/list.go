@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -186,15 +187,12 @@ func (h *Handler) parseListing(rs *resourceSchema, lp listParams) (*listing, *Er
 	}
 	l.q.Filter = f
 	if lp.sortBy != "" {
-		a, ok := rs.lookupKey(lp.sortBy)
-		var field storage.Field
-		if ok {
-			field, ok = translatorFor(rs).fm.fields[a.path()]
-		}
+		field, fold, ok := sortField(rs, lp.sortBy)
 		if !ok {
-			return nil, badRequest(typeInvalidValue, "Cannot sort by %q: sortBy must name a singular attribute.", lp.sortBy)
+			return nil, badRequest(typeInvalidValue, "Cannot sort by %q: sortBy must name a singular attribute, "+
+				"or a multi-valued one with a value (emails, emails.value).", lp.sortBy)
 		}
-		l.q.SortBy, l.q.SortFold = field, !a.def.CaseExact()
+		l.q.SortBy, l.q.SortFold = field, fold
 	}
 	switch strings.ToLower(lp.sortOrder) {
 	case "", "ascending":
@@ -239,6 +237,32 @@ func (h *Handler) parseListing(rs *resourceSchema, lp listParams) (*listing, *Er
 	// totalResults out), so paging through a million users does not count them a thousand times.
 	l.q.Count = !l.cursorMode || l.q.After == nil
 	return l, nil
+}
+
+// sortField is the stored field a sortBy names, and whether it sorts ignoring case. A
+// multi-valued attribute of a user, or its value, sorts by the primary value, else the first
+// (RFC 7644 section 3.4.2.3).
+func sortField(rs *resourceSchema, name string) (storage.Field, bool, bool) {
+	a, ok := rs.lookupKey(name)
+	if !ok {
+		return "", false, false
+	}
+	if f, ok := translatorFor(rs).fm.fields[a.path()]; ok {
+		return f, !a.def.CaseExact(), true
+	}
+	set := a
+	if a.parent != nil && strings.EqualFold(a.key, "value") {
+		set = a.parent
+	}
+	if rs != usersSchema || set.parent != nil || !set.multiValued() {
+		return "", false, false
+	}
+	s, ok := translatorFor(rs).fm.sets[strings.ToLower(set.key)]
+	value, hasValue := set.sub("value")
+	if !ok || !hasValue || !slices.Contains(storage.ValueSets, s) {
+		return "", false, false
+	}
+	return storage.PrimaryValue(s), !value.def.CaseExact(), true
 }
 
 // queryHash ties a cursor to the query it pages through.

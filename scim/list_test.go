@@ -3,6 +3,7 @@ package scim
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sync/atomic"
@@ -131,5 +132,47 @@ func TestGroups_ExcludedMembersNotRead(t *testing.T) {
 	r := e.do("GET", "/Groups/"+gid, nil)
 	if ms, _ := r.body["members"].([]any); len(ms) != 1 || ms[0].(map[string]any)["value"] != uid {
 		t.Errorf("plain GET members: %s", r.raw)
+	}
+}
+
+// Ensure sortBy a multi-valued attribute sorts by its primary value, else its first, users
+// without one last (RFC 7644 section 3.4.2.3), by index and by cursor, in both directions.
+func TestSortByMultiValued(t *testing.T) {
+	e := newEnv(t)
+	email := func(v string, primary bool) map[string]any {
+		return map[string]any{"value": v, "type": "work", "primary": primary}
+	}
+	e.mustCreate("/Users", user("a", "emails", []any{email("A@z.example", false), email("Zed@example", true)}))
+	e.mustCreate("/Users", user("b", "emails", []any{email("m@example", false)}))
+	e.mustCreate("/Users", user("c"))
+	e.mustCreate("/Users", user("d", "emails", []any{email("b@example", false), email("y@example", false)}))
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"sortBy=emails", []string{"d", "b", "a", "c"}},
+		{"sortBy=emails.value&sortOrder=descending", []string{"a", "b", "d", "c"}},
+	} {
+		r := e.do("GET", "/Users?"+tt.query, nil)
+		if got := names(r); r.status != http.StatusOK || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %d %v, want %v", tt.query, r.status, got, tt.want)
+		}
+		var seen []string
+		cursor := ""
+		for range 10 {
+			r := e.do("GET", "/Users?count=1&"+tt.query+"&cursor="+url.QueryEscape(cursor), nil)
+			seen = append(seen, names(r)...)
+			if cursor, _ = r.body["nextCursor"].(string); cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(seen, tt.want) {
+			t.Errorf("%s by cursor: %v, want %v", tt.query, seen, tt.want)
+		}
+	}
+	for _, bad := range []string{"emails.type", "addresses", "groups"} {
+		if r := e.do("GET", "/Users?sortBy="+bad, nil); r.status != http.StatusBadRequest || r.body["scimType"] != typeInvalidValue {
+			t.Errorf("sortBy=%s: %d %s", bad, r.status, r.raw)
+		}
 	}
 }

@@ -94,6 +94,11 @@ const (
 // ValueSets are the sets stored as user Values (Value.Attr is one of them).
 var ValueSets = []Set{SetEmails, SetPhoneNumbers, SetIMs, SetPhotos, SetAddresses, SetEntitlements, SetRoles, SetX509Certificates}
 
+// PrimaryValue is a sort field (Query.SortBy only) of users: the value of the primary element
+// of the value set s, else of its first element, as RFC 7644 section 3.4.2.3 sorts by a
+// multi-valued attribute. Users without one sort as absent values do, last.
+func PrimaryValue(s Set) Field { return Field("primary:" + string(s)) }
+
 // LookupSets are the value sets whose values are indexed for lookups (a filter such as
 // emails.value eq "…" finds its users by index). The others (photos, addresses and
 // certificates) are stored and filtered by, without an index.

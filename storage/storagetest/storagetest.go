@@ -679,6 +679,33 @@ func testSortedKeysetPaging(t *testing.T, s storage.Store) {
 			t.Errorf("desc=%v: %v, want %v", desc, seen, want)
 		}
 	}
+
+	// By a value set: the primary value, else the first.
+	g := setup(t, s, "globex")
+	email := func(v string, primary *bool) storage.Value {
+		return storage.Value{Attr: "emails", Value: v, Primary: primary}
+	}
+	x, y, z, w := g.user("x"), g.user("y"), g.user("z"), g.user("w")
+	x.Values = []storage.Value{email("A@example", ptr(false)), email("zed@example", ptr(true))}
+	y.Values = []storage.Value{email("m@example", nil)}
+	w.Values = []storage.Value{email("B@example", nil), email("y@example", nil)}
+	createUsers(t, s, x, y, z, w)
+	q := storage.Query{Limit: 1, SortBy: storage.PrimaryValue(storage.SetEmails), SortFold: true}
+	var seen []string
+	for {
+		page, err := s.Users(ctx, g.scope, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, userIDs(page.Items)...)
+		if page.Next == nil {
+			break
+		}
+		q.After = page.Next
+	}
+	if want := []string{"w", "y", "x", "z"}; !slices.Equal(seen, want) {
+		t.Errorf("by the primary email: %v, want %v", seen, want)
+	}
 }
 
 func testGroupNameUnique(t *testing.T, s storage.Store) {

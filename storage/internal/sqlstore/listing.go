@@ -72,6 +72,20 @@ var userFields = map[storage.Field]column{
 	storage.FieldOrgGroup:          str("u.org_group"),
 }
 
+func init() {
+	for _, s := range storage.ValueSets {
+		if s == storage.SetAddresses {
+			continue // no value to sort by
+		}
+		// s is one of a fixed list of identifiers, never client input.
+		first := func(col string) string {
+			return "(SELECT e." + col + " FROM user_values e WHERE e.user_id = u.id AND e.attr = '" + string(s) +
+				"' ORDER BY (e.is_primary IS TRUE) DESC, e.pos LIMIT 1)"
+		}
+		userFields[storage.PrimaryValue(s)] = column{expr: first("value"), foldExpr: first("value_fold")}
+	}
+}
+
 var valueFields = map[storage.Field]column{
 	storage.ElemValue:         {expr: "e.value", foldExpr: "e.value_fold"},
 	storage.ElemDisplay:       str("e.display"),
