@@ -122,20 +122,11 @@ func (h *Handler) createGroup(r *http.Request, attrs scim.ResourceAttributes) (s
 	if err != nil {
 		return stored{}, nil, groupConflict(err, name, rec.NormalizedName, h, r)
 	}
-	res, err := h.groupAttrs(r, rec, projection{explicit: true, include: map[string]bool{"displayname": true}})
-	if err != nil {
-		return stored{}, nil, err
-	}
-	if len(added) > 0 && len(added) <= h.cfg.MaxPageSize {
-		// The members the push stored, as stored: duplicates once, unknown ids and ids of
-		// other connections not at all; without reading the group back.
-		list := make([]any, 0, len(added))
-		for _, id := range added {
-			list = append(list, map[string]any{"value": id})
-		}
-		res["members"] = list
-	}
-	return groupStored(rec), res, nil
+	// The members are answered as stored (duplicates once, unknown ids and ids of other
+	// connections not at all), streamed by handleCreate as a GET streams them.
+	s := groupStored(rec)
+	s.members = len(added) > 0
+	return s, groupBase(rec), nil
 }
 
 // groupNameConflict is the 409 for two distinct SCIM groups whose names normalize alike.
@@ -363,13 +354,14 @@ func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id 
 // http.ErrAbortHandler, so the client sees a broken response, never a complete-looking one).
 type streamedResponse struct {
 	w      http.ResponseWriter
+	status int
 	header func(http.Header)
 	sent   bool
 	*bufio.Writer
 }
 
-func newStreamedResponse(w http.ResponseWriter, header func(http.Header)) *streamedResponse {
-	s := &streamedResponse{w: w, header: header}
+func newStreamedResponse(w http.ResponseWriter, status int, header func(http.Header)) *streamedResponse {
+	s := &streamedResponse{w: w, status: status, header: header}
 	s.Writer = bufio.NewWriterSize(writerFunc(s.write), 32<<10)
 	return s
 }
@@ -379,7 +371,7 @@ func (s *streamedResponse) write(p []byte) (int, error) {
 		s.sent = true
 		s.w.Header().Set("Content-Type", contentType)
 		s.header(s.w.Header())
-		s.w.WriteHeader(http.StatusOK)
+		s.w.WriteHeader(s.status)
 	}
 	return s.w.Write(p)
 }
@@ -432,7 +424,7 @@ func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := h.render(groupsSchema, s, groupBase(rec), proj)
-	out := newStreamedResponse(w, func(hd http.Header) {
+	out := newStreamedResponse(w, http.StatusOK, func(hd http.Header) {
 		hd.Set("ETag", etag(s.version))
 		hd.Set("Content-Location", h.location(groupsSchema, s.id))
 	})

@@ -347,8 +347,31 @@ func (h *Handler) handleCreate(rs *resourceSchema, create func(*http.Request, sc
 			return
 		}
 		w.Header().Set("Location", h.location(rs, s.id))
-		h.writeResource(w, http.StatusCreated, rs, s, h.render(rs, s, out, proj))
+		res := h.render(rs, s, out, proj)
+		if s.members && proj.wants("members") {
+			h.writeCreatedGroup(w, r, s, res, proj)
+			return
+		}
+		h.writeResource(w, http.StatusCreated, rs, s, res)
 	}
+}
+
+// writeCreatedGroup answers a group created with members, the members streamed from the store
+// as GET answers them. The group is created by then: should reading its members fail before
+// anything is sent, it is answered without them rather than with an error, which an IdP would
+// retry into a 409.
+func (h *Handler) writeCreatedGroup(w http.ResponseWriter, r *http.Request, s stored, res map[string]any, proj projection) {
+	out := newStreamedResponse(w, http.StatusCreated, func(hd http.Header) {
+		hd.Set("ETag", etag(s.version))
+		hd.Set("Content-Location", h.location(groupsSchema, s.id))
+	})
+	err := h.writeGroupStreaming(r.Context(), out.Writer, s.id, res, proj)
+	if err != nil && !out.sent {
+		h.log.WarnContext(r.Context(), "created group answered without its members", "err", err)
+		h.writeResource(w, http.StatusCreated, groupsSchema, s, res)
+		return
+	}
+	out.done(h, r, err)
 }
 
 func pathID(r *http.Request) string { return mux.Vars(r)["id"] }

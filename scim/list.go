@@ -401,7 +401,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rs *resourceSchem
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	out := newStreamedResponse(w, func(http.Header) {})
+	out := newStreamedResponse(w, http.StatusOK, func(http.Header) {})
 	out.done(h, r, h.writeListStreaming(r.Context(), out.Writer, resp, items, l.proj))
 }
 

@@ -69,6 +69,8 @@ type stored struct {
 	id, externalID   string
 	created, updated time.Time
 	version          int64
+	// members: a group created with members, which its answer streams from the store.
+	members bool
 }
 
 // libraryResource is the form the elimity server renders (for POST and PUT answers).

@@ -130,3 +130,33 @@ func keysOf(m map[string]any) string {
 	slices.Sort(ks)
 	return strings.Join(ks, " ")
 }
+
+// Ensure a group created with members answers exactly what a GET of it answers, members
+// included however many; and that a failure to read them back still answers the created
+// group (201, without them), not an error an IdP would retry into a 409.
+func TestCreateGroupAnswersAsGet(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := range 1200 { // more than a page (MaxPageSize), which the answer once left out
+		ids = append(ids, e.mustCreate("/Users", user(fmt.Sprintf("m%04d", i))))
+	}
+	r := e.do("POST", "/Groups", group("Everyone", ids...))
+	id, _ := r.body["id"].(string)
+	g := e.do("GET", "/Groups/"+id, nil)
+	if ms, _ := r.body["members"].([]any); r.status != http.StatusCreated || len(ms) != 1200 || string(r.raw) != string(g.raw) ||
+		r.header.Get("ETag") != g.header.Get("ETag") || r.header.Get("Location") == "" {
+		t.Errorf("POST answered %d with %d members (%d bytes), GET %d bytes; ETags %q %q", r.status, len(ms), len(r.raw), len(g.raw),
+			r.header.Get("ETag"), g.header.Get("ETag"))
+	}
+
+	e.store.membersFail.Store(true)
+	defer e.store.membersFail.Store(false)
+	r = e.do("POST", "/Groups", group("Failing", ids[:3]...))
+	if _, has := r.body["members"]; r.status != http.StatusCreated || has || r.body["displayName"] != "Failing" {
+		t.Errorf("POST whose members cannot be read back: %d %s", r.status, r.raw)
+	}
+	e.store.membersFail.Store(false)
+	if g := e.do("GET", "/Groups/"+r.body["id"].(string), nil); len(g.body["members"].([]any)) != 3 {
+		t.Errorf("the group was not stored with its members: %s", g.raw)
+	}
+}
