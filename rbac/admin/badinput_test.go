@@ -78,6 +78,9 @@ func TestBadInput(t *testing.T) {
 			if r.status != c.status || r.rule() != c.rule || !strings.Contains(r.message(), c.mention) {
 				t.Errorf("got %d %q %q, want %d %q mentioning %s", r.status, r.rule(), r.message(), c.status, c.rule, c.mention)
 			}
+			if allow := r.header.Get("Allow"); c.status == http.StatusMethodNotAllowed && allow != "GET, POST" {
+				t.Errorf("405 with Allow %q, want the methods of the path (RFC 9110 section 15.5.6)", allow)
+			}
 			if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 				t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
 			}

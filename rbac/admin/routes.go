@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -89,13 +91,29 @@ func (h *Handler) routeTable() []route {
 // subrouters), so that gorilla/mux answers 405 for a known path with another method.
 func (h *Handler) routes() *mux.Router {
 	r := mux.NewRouter()
+	type registered struct {
+		route  *mux.Route
+		method string
+	}
+	var all []registered
 	for _, rt := range h.routeTable() {
-		r.Handle(Prefix+rt.path, h.serve(rt)).Methods(rt.method)
+		all = append(all, registered{r.Handle(Prefix+rt.path, h.serve(rt)).Methods(rt.method), rt.method})
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, ruleRouteNotFound, "there is no API route %s (see %s/openapi.json)", r.URL.Path, Prefix))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A 405 names the methods the path allows (RFC 9110 section 15.5.6).
+		var allow []string
+		for _, reg := range all {
+			r2 := *r
+			r2.Method = reg.method
+			var m mux.RouteMatch
+			if reg.route.Match(&r2, &m) && m.MatchErr == nil && !slices.Contains(allow, reg.method) {
+				allow = append(allow, reg.method)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		h.writeError(w, r, errorf(http.StatusMethodNotAllowed, ruleMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 	return r
