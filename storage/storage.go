@@ -111,7 +111,8 @@ type Reader interface {
 	GroupByName(ctx context.Context, scope Scope, normalized string) (Group, error)
 	Groups(ctx context.Context, scope Scope, q Query) (Page[Group], error)
 	// Members calls fn for each member of the group, in a stable order, without holding them
-	// all in memory. It stops at and returns fn's first error.
+	// all in memory, and without holding a database connection while fn runs (fn may write to
+	// a slow client, or read the store). It stops at and returns fn's first error.
 	Members(ctx context.Context, scope Scope, groupID string, fn func(Member) error) error
 
 	// AuditEvents calls fn for each event of the tenant that matches q, newest first.

@@ -19,6 +19,18 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// The same suite on an in-memory database, which has one connection: a store method that
+// held its connection while calling back (Members) would wait forever on one that reads.
+func TestStore_InMemory(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 // Ensure opening an already migrated file applies nothing and keeps the data.
 func TestOpen_Reopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rollcall.db")

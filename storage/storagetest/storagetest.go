@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UserCRUD", testUserCRUD},
 		{"LongValues", testLongValues},
 		{"AddMembersRacesDelete", testAddMembersRacesDelete},
+		{"MembersInChunks", testMembersInChunks},
 		{"UserNameUniqueIgnoringCase", testUserNameUnique},
 		{"CreateUserWithAudit", testCreateUserWithAudit},
 		{"ScopeIsolation", testScopeIsolation},
@@ -1219,6 +1220,43 @@ func testAddMembersRacesDelete(t *testing.T, s storage.Store) {
 		if err != nil || len(members) != 0 {
 			t.Errorf("addFirst=%v: the group has members %v (%v) after they were deleted", addFirst, members, err)
 		}
+	}
+}
+
+// testMembersInChunks reads a group of several chunks' worth of members: each once, in id
+// order, with no connection held while fn runs (fn reads the store itself, which on a store
+// of one connection, as SQLite's in-memory one is, would otherwise wait forever).
+func testMembersInChunks(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := setup(t, s, "acme")
+	var us []storage.User
+	var ids []string
+	for i := range 2345 {
+		u := f.user(fmt.Sprintf("m%04d", i))
+		us, ids = append(us, u), append(ids, u.ID)
+	}
+	createUsers(t, s, us...)
+	g := f.group("big")
+	mustTx(t, s, func(tx storage.Tx) error {
+		if err := tx.CreateGroup(ctx, g); err != nil {
+			return err
+		}
+		_, _, err := tx.AddMembers(ctx, f.scope, g.ID, ids)
+		return err
+	})
+	var got []string
+	err := s.Members(ctx, f.scope, g.ID, func(m storage.Member) error {
+		if len(got)%1000 == 0 {
+			if _, err := s.User(ctx, f.scope, m.ID); err != nil {
+				return err
+			}
+		}
+		got = append(got, m.ID)
+		return nil
+	})
+	slices.Sort(ids)
+	if err != nil || !slices.Equal(got, ids) {
+		t.Errorf("Members: %d members, %v; want all %d once, in id order", len(got), err, len(ids))
 	}
 }
 

@@ -10,28 +10,47 @@ import (
 // Membership changes are set-based statements whose cost depends on the ids given, never on
 // how many members the group already has: each touches the (group_id, member_id) primary key.
 
+// membersChunk is how many members Members reads per query.
+const membersChunk = 1000
+
+// Members reads the group's members a chunk at a time, in member id order, each chunk by
+// index from where the last one ended, and calls fn only between queries: a caller that
+// writes each member to a slow client holds no database connection meanwhile, and memory
+// holds one chunk. Each chunk is consistent; a member added or removed while the group is
+// being read may be seen or not.
 func (r reader) Members(ctx context.Context, scope storage.Scope, groupID string, fn func(storage.Member) error) error {
-	const q = `SELECT m.member_id, m.member_type, COALESCE(u.display_name, u.user_name, g.display_name, '')
+	chunk := make([]storage.Member, 0, membersChunk)
+	after := ""
+	for {
+		chunk = chunk[:0]
+		var b builder
+		b.w(`SELECT m.member_id, m.member_type, COALESCE(u.display_name, u.user_name, g.display_name, '')
 		FROM group_members m
 		LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id
 		LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id
-		WHERE m.group_id = $1 AND m.tenant_id = $2
-		ORDER BY m.member_id`
-	rows, err := r.q.QueryContext(ctx, q, groupID, scope.TenantID)
-	if err != nil {
-		return r.fail("members", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m storage.Member
-		if err := rows.Scan(&m.ID, &m.Type, &m.Display); err != nil {
-			return r.fail("members", err)
-		}
-		if err := fn(m); err != nil {
+		WHERE m.group_id = `, b.arg(groupID), ` AND m.tenant_id = `, b.arg(scope.TenantID), ` AND m.member_id > `, b.arg(after),
+			` ORDER BY m.member_id LIMIT `, b.arg(membersChunk))
+		err := r.each(ctx, &b, "members", func(scan func(...any) error) error {
+			var m storage.Member
+			if err := scan(&m.ID, &m.Type, &m.Display); err != nil {
+				return err
+			}
+			chunk = append(chunk, m)
+			return nil
+		})
+		if err != nil {
 			return err
 		}
+		for _, m := range chunk {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < membersChunk {
+			return nil
+		}
+		after = chunk[len(chunk)-1].ID
 	}
-	return r.fail("members", rows.Err())
 }
 
 // resolve returns which of ids name users and which name groups of the scope (other than the
