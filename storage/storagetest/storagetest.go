@@ -1231,7 +1231,7 @@ func testMembersInChunks(t *testing.T, s storage.Store) {
 	f := setup(t, s, "acme")
 	var us []storage.User
 	var ids []string
-	for i := range 2345 {
+	for i := range 12345 { // more than two chunks
 		u := f.user(fmt.Sprintf("m%04d", i))
 		us, ids = append(us, u), append(ids, u.ID)
 	}
@@ -1246,7 +1246,7 @@ func testMembersInChunks(t *testing.T, s storage.Store) {
 	})
 	var got []string
 	err := s.Members(ctx, f.scope, g.ID, func(m storage.Member) error {
-		if len(got)%1000 == 0 {
+		if len(got)%5000 == 0 {
 			if _, err := s.User(ctx, f.scope, m.ID); err != nil {
 				return err
 			}

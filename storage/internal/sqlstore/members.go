@@ -10,24 +10,28 @@ import (
 // Membership changes are set-based statements whose cost depends on the ids given, never on
 // how many members the group already has: each touches the (group_id, member_id) primary key.
 
-// membersChunk is how many members Members reads per query.
-const membersChunk = 1000
+// membersChunk is how many members Members reads per query: about 750 KB of them at most.
+const membersChunk = 5000
 
-// Members reads the group's members a chunk at a time, in member id order, each chunk by
-// index from where the last one ended, and calls fn only between queries: a caller that
-// writes each member to a slow client holds no database connection meanwhile, and memory
-// holds one chunk. Each chunk is consistent; a member added or removed while the group is
-// being read may be seen or not.
+// Members reads the group's members a chunk at a time (membersChunk), in member id order,
+// each chunk by index from where the last one ended, and calls fn only between queries: a
+// caller that writes each member to a slow client holds no database connection meanwhile,
+// and memory holds one chunk. Each chunk is consistent; a member added or removed while the
+// group is being read may be seen or not. Against one query for all members, eight
+// concurrent reads of 100 000 took 2.4-2.9 s instead of 2.0-2.6 s.
 func (r reader) Members(ctx context.Context, scope storage.Scope, groupID string, fn func(storage.Member) error) error {
 	chunk := make([]storage.Member, 0, membersChunk)
 	after := ""
 	for {
 		chunk = chunk[:0]
 		var b builder
-		b.w(`SELECT m.member_id, m.member_type, COALESCE(u.display_name, u.user_name, g.display_name, '')
+		// Each member's display by its own index lookup: a join merges along the whole users
+		// index up to where the chunk starts (EXPLAIN ANALYZE, 1 000 members from the
+		// 90 000th of 100 000: 53 ms, against 2.5 ms so).
+		b.w(`SELECT m.member_id, m.member_type, COALESCE(CASE WHEN m.member_type = 'User'
+			THEN (SELECT COALESCE(u.display_name, u.user_name) FROM users u WHERE u.id = m.member_id)
+			ELSE (SELECT g.display_name FROM groups g WHERE g.id = m.member_id) END, '')
 		FROM group_members m
-		LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id
-		LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id
 		WHERE m.group_id = `, b.arg(groupID), ` AND m.tenant_id = `, b.arg(scope.TenantID), ` AND m.member_id > `, b.arg(after),
 			` ORDER BY m.member_id LIMIT `, b.arg(membersChunk))
 		err := r.each(ctx, &b, "members", func(scan func(...any) error) error {
