@@ -104,6 +104,8 @@ func TestPassword_HashedNeverReturned(t *testing.T) {
 		{"PATCH by path", "PATCH", patch(op("Replace", "Password", "By!path")), "hashed:*******"},
 		{"PATCH without", "PATCH", patch(op("replace", "title", "V")), "hashed:*******"},
 		{"PATCH remove", "PATCH", patch(op("remove", "password", nil)), ""},
+		{"PATCH path-less, URN-qualified", "PATCH", patch(op("replace", "", map[string]any{userURN + ":password": "Urn!pw"})), "hashed:******"},
+		{"PUT URN-qualified", "PUT", user("pw", "title", "V", userURN+":password", "Put!urn"), "hashed:*******"},
 	}
 	for _, st := range steps {
 		r := e.do(st.method, "/Users/"+u.ID, st.body)
@@ -120,5 +122,22 @@ func TestPassword_HashedNeverReturned(t *testing.T) {
 	r = e.do("PATCH", "/Users/"+u.ID, patch(op("replace", "", map[string]any{"password": 5})))
 	if r.status != http.StatusBadRequest {
 		t.Errorf("a password that is not a string: %d %s", r.status, r.raw)
+	}
+	// Each change is in the audit log, the password never.
+	var changes []string
+	_ = e.store.AuditEvents(t.Context(), e.tenant, storage.AuditQuery{TargetID: u.ID}, func(ev storage.AuditEvent) error {
+		d := string(ev.Detail)
+		for _, pw := range []string{"Sup3r", "Put!", "Okta!", "By!", "Urn!"} {
+			if strings.Contains(d, pw) || strings.Contains(string(ev.Before)+string(ev.After), pw) {
+				t.Errorf("audit event %s holds a password: %s", ev.Action, d)
+			}
+		}
+		if strings.Contains(d, "password") {
+			changes = append(changes, ev.Action)
+		}
+		return nil
+	})
+	if len(changes) != 6 {
+		t.Errorf("audit events naming a password change: %v, want the 6 writes that carried one", changes)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -185,15 +186,16 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 // filter ("emails[type eq \"work\"].value"), which applies as that path would. Unknown and
 // read-only attributes are ignored, as on POST.
 func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
+	// Filtered keys apply after the plain ones, in a fixed order: a value holding both
+	// "emails" and "emails[type eq \"work\"].value" means the same on every request.
+	var filtered []string
 	for k, v := range values {
 		lk := strings.ToLower(k)
 		if lk == "schemas" || lk == "meta" {
 			continue
 		}
 		if strings.Contains(k, "[") {
-			if err := dp.applyPathKey(op, k, v); err != nil {
-				return err
-			}
+			filtered = append(filtered, k)
 			continue
 		}
 		if lk == "id" {
@@ -223,6 +225,12 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 			continue
 		}
 		if err := dp.set(op, a, v); err != nil {
+			return err
+		}
+	}
+	slices.Sort(filtered)
+	for _, k := range filtered {
+		if err := dp.applyPathKey(op, k, values[k]); err != nil {
 			return err
 		}
 	}

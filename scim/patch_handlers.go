@@ -82,7 +82,11 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		if err := updateUser(ctx, tx, old, rec); err != nil {
 			return err
 		}
-		return h.audit(ctx, tx, r, "scim.user.patch", "user", id, redactedDoc(old), redactedDoc(rec), opSummary(ops))
+		summary := opSummary(ops)
+		if setPassword { // never the password itself
+			summary = append(summary, map[string]string{"op": map[bool]string{true: "replace", false: "remove"}[pw != ""], "path": "password"})
+		}
+		return h.audit(ctx, tx, r, "scim.user.patch", "user", id, redactedDoc(old), redactedDoc(rec), summary)
 	})
 	if err != nil {
 		h.writeError(w, r, err)
@@ -344,8 +348,6 @@ func asErrorOrNil(err error) *Error {
 	return asError(err)
 }
 
-// opSummary is what the audit log keeps of a PATCH: each op and path, values left out (they
-// can be large member lists).
 // takePassword takes a password out of a user PATCH, which Rollcall keeps as a hash only,
 // never in the document: a "password" path, or a "password" key of a path-less value (Okta's
 // password sync). It returns the operations left, the new password ("" when removed) and
@@ -364,7 +366,7 @@ func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
 	}
 	for _, op := range ops {
 		switch {
-		case op.path != nil && strings.EqualFold(strings.TrimSpace(op.rawPath), "password"):
+		case op.path != nil && isPassword(strings.TrimSpace(op.rawPath)):
 			if op.op == "remove" {
 				pw, set = "", true
 			} else if err := take(op.value); err != nil {
@@ -375,7 +377,7 @@ func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
 			if m, ok := op.value.(map[string]any); ok {
 				rest := make(map[string]any, len(m))
 				for k, v := range m {
-					if !strings.EqualFold(k, "password") {
+					if !isPassword(k) {
 						rest[k] = v
 					} else if err := take(v); err != nil {
 						return nil, "", false, err
@@ -389,6 +391,14 @@ func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
 	return out, pw, set, nil
 }
 
+// isPassword reports whether an attribute name or path is the core User's password, plain or
+// URN-qualified.
+func isPassword(name string) bool {
+	return strings.EqualFold(name, "password") || strings.EqualFold(name, userURN+":password")
+}
+
+// opSummary is what the audit log keeps of a PATCH: each op and path, values left out (they
+// can be large member lists).
 func opSummary(ops []patchOp) []map[string]string {
 	out := make([]map[string]string, len(ops))
 	for i, op := range ops {

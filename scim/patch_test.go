@@ -280,3 +280,20 @@ func sorted(ids []string) []string {
 	}
 	return out
 }
+
+// Ensure a path-less value holding an attribute and a filtered path into it applies the same
+// way every time: the plain keys first, then the filtered ones.
+func TestPatchPathlessOrder(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("order"))
+	for i := range 20 {
+		r := e.do("PATCH", "/Users/"+id, patch(op("replace", "", map[string]any{
+			"emails":                       []map[string]any{{"value": "a@example.com", "type": "work"}},
+			`emails[type eq "work"].value`: "b@example.com",
+		})))
+		ms, _ := r.body["emails"].([]any)
+		if r.status != http.StatusOK || len(ms) != 1 || ms[0].(map[string]any)["value"] != "b@example.com" {
+			t.Fatalf("try %d: %d %s", i, r.status, r.raw)
+		}
+	}
+}

@@ -178,7 +178,11 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		if err := updateUser(ctx, tx, old, rec); err != nil {
 			return err
 		}
-		return h.audit(ctx, tx, r, "scim.user.replace", "user", id, redactedDoc(old), redactedDoc(rec), nil)
+		var detail any
+		if passwordHash != "" { // never the password itself
+			detail = map[string]string{"password": "replaced"}
+		}
+		return h.audit(ctx, tx, r, "scim.user.replace", "user", id, redactedDoc(old), redactedDoc(rec), detail)
 	})
 	if err != nil {
 		return scim.Resource{}, libraryError(r, err)

@@ -273,7 +273,7 @@ func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, passwor
 				}
 			}
 			res[k] = v
-		case lk == "password" && rs == usersSchema:
+		case rs == usersSchema && isPassword(k):
 			password, _ = v.(string)
 		case strings.HasPrefix(lk, "urn:"):
 			ext, ok := rs.extension(k)
