@@ -150,11 +150,72 @@ func groupConflict(err error, name, normalized string, h *Handler, r *http.Reque
 	return groupNameConflict(name, normalized, existing)
 }
 
+// Replace completes the library's ResourceHandler; Rollcall routes PUT /Groups/{id} to
+// handleReplaceGroup, which shares its work (replaceGroup).
 func (g groups) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
+	rec, err := g.h.replaceGroup(r, id, attrs)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	res, err := g.h.groupAttrs(r, rec, projection{})
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(groupStored(rec), res), nil
+}
+
+// handleReplaceGroup is PUT /Groups/{id}: the body normalized and validated as a POST body is,
+// the group replaced (members as a diff), and answered as a GET answers it, its members
+// streamed: a PUT may carry as many members as the body limit allows.
+func (h *Handler) handleReplaceGroup(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	proj, perr := parseProjection(groupsSchema, q.Get("attributes"), q.Get("excludedAttributes"))
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	m, _, perr := normalizedMap(groupsSchema, body)
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	attrs, perr := groupsSchema.validate(m)
+	if perr != nil {
+		h.writeError(w, r, perr)
+		return
+	}
+	rec, err := h.replaceGroup(r, pathID(r), attrs)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	s := groupStored(rec)
+	res := h.render(groupsSchema, s, groupBase(rec), proj)
+	if !proj.wants("members") {
+		h.writeResource(w, http.StatusOK, groupsSchema, s, res)
+		return
+	}
+	// A PUT is idempotent: a failure to read the members back is answered as an error, and
+	// the client's retry does no harm.
+	out := newStreamedResponse(w, http.StatusOK, func(hd http.Header) {
+		hd.Set("ETag", etag(s.version))
+		hd.Set("Content-Location", h.location(groupsSchema, s.id))
+	})
+	out.done(h, r, h.writeGroupStreaming(r.Context(), out.Writer, s.id, res, proj))
+}
+
+// replaceGroup replaces a group with validated attributes: everything but its id, its
+// members made exactly those listed (as a diff), roles synced for those added and removed.
+func (h *Handler) replaceGroup(r *http.Request, id string, attrs scim.ResourceAttributes) (storage.Group, error) {
+	ctx, p := r.Context(), principalFrom(r.Context())
 	doc, name, externalID, members, serr := groupDoc(attrs)
 	if serr != nil {
-		return scim.Resource{}, libraryError(r, serr)
+		return storage.Group{}, serr
 	}
 	var rec storage.Group
 	err := h.store.Tx(ctx, func(tx storage.Tx) error {
@@ -185,13 +246,9 @@ func (g groups) Replace(r *http.Request, id string, attrs scim.ResourceAttribute
 		return h.syncRoles(ctx, tx, r, append(added, removed...))
 	})
 	if err != nil {
-		return scim.Resource{}, libraryError(r, groupConflict(err, name, rbac.NormalizeGroupName(name), h, r))
+		return storage.Group{}, groupConflict(err, name, rbac.NormalizeGroupName(name), h, r)
 	}
-	res, err := h.groupAttrs(r, rec, projection{})
-	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
-	}
-	return libraryResource(groupStored(rec), res), nil
+	return rec, nil
 }
 
 // lockSCIMGroup locks a group of the caller's connection that is a SCIM resource.

@@ -250,9 +250,10 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 		api.HandleFunc(rs.endpoint+"/.search", h.handleSearch(rs)).Methods(http.MethodPost)
 		// Before /{id}, which would take ".search" for an id.
 		api.Handle(rs.endpoint+"/.search", notAllowed(http.MethodPost))
-		api.Handle(rs.endpoint+"/{id}", h.normalizeBody(rs, lib)).Methods(http.MethodPut)
 		api.Handle(rs.endpoint+"/{id}", lib).Methods(http.MethodDelete)
 	}
+	api.Handle("/Users/{id}", h.normalizeBody(usersSchema, lib)).Methods(http.MethodPut)
+	api.HandleFunc("/Groups/{id}", h.handleReplaceGroup).Methods(http.MethodPut)
 	api.HandleFunc("/Users/{id}", h.handleGetUser).Methods(readMethods...)
 	api.HandleFunc("/Groups/{id}", h.handleGetGroup).Methods(readMethods...)
 	api.HandleFunc("/Users/{id}", h.handlePatchUser).Methods(http.MethodPatch)
@@ -359,7 +360,8 @@ func (h *Handler) handleCreate(rs *resourceSchema, create func(*http.Request, sc
 // writeCreatedGroup answers a group created with members, the members streamed from the store
 // as GET answers them. The group is created by then: should reading its members fail before
 // anything is sent, it is answered without them rather than with an error, which an IdP would
-// retry into a 409.
+// retry into a 409. A failure after the first 32 KB went out can only cut the answer short,
+// and the IdP's retry then meets that 409 (a lookup by displayName finds the group).
 func (h *Handler) writeCreatedGroup(w http.ResponseWriter, r *http.Request, s stored, res map[string]any, proj projection) {
 	out := newStreamedResponse(w, http.StatusCreated, func(hd http.Header) {
 		hd.Set("ETag", etag(s.version))

@@ -578,7 +578,34 @@ func TestGroupWithManyMembers(t *testing.T) {
 	}
 	r = e.do("PUT", "/Groups/"+gid, group("Everyone", ids[30:]...))
 	g := e.do("GET", "/Groups/"+gid, nil)
-	if ms, _ := g.body["members"].([]any); r.status != http.StatusOK || len(ms) != 120 {
-		t.Errorf("PUT with 120 members: %d %s; GET has %d members", r.status, r.raw, len(ms))
+	if ms, _ := g.body["members"].([]any); r.status != http.StatusOK || len(ms) != 120 || string(r.raw) != string(g.raw) ||
+		r.header.Get("ETag") != g.header.Get("ETag") {
+		t.Errorf("PUT with 120 members: %d %s\nGET: %d members %s", r.status, r.raw, len(ms), g.raw)
+	}
+	for _, tt := range []struct {
+		name    string
+		path    string
+		body    any
+		headers []string
+		status  int
+	}{
+		{"stale If-Match", "/Groups/" + gid, group("Everyone"), []string{"If-Match", `W/"1"`}, http.StatusPreconditionFailed},
+		{"unknown group", "/Groups/nope", group("Everyone"), nil, http.StatusNotFound},
+		{"malformed JSON", "/Groups/" + gid, `{"displayName":`, nil, http.StatusBadRequest},
+		{"no displayName", "/Groups/" + gid, map[string]any{"schemas": []string{groupURN}}, nil, http.StatusBadRequest},
+	} {
+		if r := e.do("PUT", tt.path, tt.body, tt.headers...); r.status != tt.status {
+			t.Errorf("PUT, %s: %d %s", tt.name, r.status, r.raw)
+		} else {
+			st, _ := r.body["scimType"].(string)
+			e.checkErrorBody(r, st, "")
+		}
+	}
+	if g2 := e.do("GET", "/Groups/"+gid, nil); string(g2.raw) != string(g.raw) {
+		t.Errorf("refused PUTs changed the group")
+	}
+	r = e.do("PUT", "/Groups/"+gid+"?excludedAttributes=members", group("Everyone", ids[:5]...))
+	if _, has := r.body["members"]; r.status != http.StatusOK || has {
+		t.Errorf("PUT ?excludedAttributes=members: %d %s", r.status, r.raw)
 	}
 }
