@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -540,13 +541,18 @@ func TestSchemasTellUniqueness(t *testing.T) {
 func TestHeadAndAllow(t *testing.T) {
 	e := newEnv(t)
 	uid := e.mustCreate("/Users", user("bjensen"))
+	gid := e.mustCreate("/Groups", group("Admins", uid)) // its members are streamed
 	for _, path := range []string{"/Users/" + uid, "/Users?filter=" + url.QueryEscape(`userName eq "bjensen"`), "/Groups",
-		"/ServiceProviderConfig", "/Schemas", "/Schemas/" + userURN, "/ResourceTypes/User"} {
+		"/Groups/" + gid, "/ServiceProviderConfig", "/Schemas", "/Schemas/" + userURN, "/ResourceTypes/User"} {
 		get := e.do("GET", path, nil)
 		head := e.do("HEAD", path, nil)
-		if get.status != http.StatusOK || head.status != http.StatusOK || len(head.raw) != 0 ||
+		// net/http drops a HEAD's body but counts a short one, as it does a GET's: the same
+		// Content-Length says the same answer was made.
+		cl := get.header.Get("Content-Length")
+		if get.status != http.StatusOK || head.status != http.StatusOK || head.header.Get("Content-Length") != cl ||
+			(cl != "" && cl != strconv.Itoa(len(get.raw))) || (len(get.raw) < 2048 && cl == "") ||
 			head.header.Get("Content-Type") != get.header.Get("Content-Type") || head.header.Get("ETag") != get.header.Get("ETag") {
-			t.Errorf("HEAD %s: %d %q %v; GET: %d %v", path, head.status, head.raw, head.header, get.status, get.header)
+			t.Errorf("HEAD %s: %d %v; GET: %d, %d bytes, %v", path, head.status, head.header, get.status, len(get.raw), get.header)
 		}
 	}
 	for _, tt := range []struct{ method, path, allow string }{

@@ -83,23 +83,36 @@ func observe(log *slog.Logger, m *metrics, route func(*http.Request) string, nex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		aborted := true
+		defer func() {
+			// A response cut short (http.ErrAbortHandler, a streamed answer whose database
+			// read failed) is counted and logged too, as an error, before the panic goes on.
+			elapsed := time.Since(start)
+			rt := route(r)
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+				if aborted { // a panic before any answer, which recoverPanics answers 500
+					sw.status = http.StatusInternalServerError
+				}
+			}
+			m.requests.WithLabelValues(rt, r.Method, strconv.Itoa(sw.status)).Inc()
+			m.duration.WithLabelValues(rt, r.Method).Observe(elapsed.Seconds())
+			level := slog.LevelInfo
+			if sw.status >= 500 || aborted {
+				level = slog.LevelError
+			}
+			if log.Enabled(r.Context(), level) {
+				attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt),
+					slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+					slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000)}
+				if aborted {
+					attrs = append(attrs, slog.Bool("aborted", true))
+				}
+				log.LogAttrs(r.Context(), level, "http request", attrs...)
+			}
+		}()
 		next.ServeHTTP(sw, r)
-		elapsed := time.Since(start)
-		rt := route(r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		m.requests.WithLabelValues(rt, r.Method, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(rt, r.Method).Observe(elapsed.Seconds())
-		level := slog.LevelInfo
-		if sw.status >= 500 {
-			level = slog.LevelError
-		}
-		if log.Enabled(r.Context(), level) {
-			log.LogAttrs(r.Context(), level, "http request", slog.String("method", r.Method), slog.String("route", rt),
-				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000))
-		}
+		aborted = false
 	})
 }
 

@@ -691,21 +691,27 @@ func testSortedKeysetPaging(t *testing.T, s storage.Store) {
 	y.Values = []storage.Value{email("m@example", nil)}
 	w.Values = []storage.Value{email("B@example", nil), email("y@example", nil)}
 	createUsers(t, s, x, y, z, w)
-	q := storage.Query{Limit: 1, SortBy: storage.PrimaryValue(storage.SetEmails), SortFold: true}
-	var seen []string
-	for {
-		page, err := s.Users(ctx, g.scope, q)
-		if err != nil {
-			t.Fatal(err)
+	for _, desc := range []bool{false, true} {
+		q := storage.Query{Limit: 1, SortBy: storage.PrimaryValue(storage.SetEmails), SortFold: true, Descending: desc}
+		var seen []string
+		for {
+			page, err := s.Users(ctx, g.scope, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, userIDs(page.Items)...)
+			if page.Next == nil {
+				break
+			}
+			q.After = page.Next
 		}
-		seen = append(seen, userIDs(page.Items)...)
-		if page.Next == nil {
-			break
+		want := []string{"w", "y", "x", "z"} // b@, m@, zed@; z has none and sorts last
+		if desc {
+			want = []string{"x", "y", "w", "z"}
 		}
-		q.After = page.Next
-	}
-	if want := []string{"w", "y", "x", "z"}; !slices.Equal(seen, want) {
-		t.Errorf("by the primary email: %v, want %v", seen, want)
+		if !slices.Equal(seen, want) {
+			t.Errorf("by the primary email, desc=%v: %v, want %v", desc, seen, want)
+		}
 	}
 }
 
