@@ -36,9 +36,10 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body could not be read."))
 			return
 		}
-		if !utf8.Valid(body) {
-			// encoding/json would turn each bad byte into U+FFFD, and two names could become one.
-			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body is not valid UTF-8."))
+		if !utf8.Valid(body) || storage.HasLoneSurrogateEscape(body) {
+			// encoding/json would turn each bad byte, and each half of a surrogate pair on its
+			// own, into U+FFFD, and two names could become one.
+			h.writeError(w, r, badRequest(typeInvalidSyntax, "The request body is not valid UTF-8 (or escapes half a surrogate pair)."))
 			return
 		}
 		if storage.HasNULEscape(body) {

@@ -24,3 +24,48 @@ func HasNULEscape(body []byte) bool {
 	}
 	return false
 }
+
+// HasLoneSurrogateEscape reports whether a JSON text holds a \uD800-\uDFFF escape that is not
+// half of a surrogate pair: encoding/json decodes each to U+FFFD, so "x\ud800" and "x\udfff"
+// would be stored as the same name.
+func HasLoneSurrogateEscape(body []byte) bool {
+	escape := func(i int) (rune, bool) { // the \uXXXX escape at i, if there is one
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range body[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		r, ok := escape(i)
+		switch {
+		case !ok:
+			i++ // the escaped character
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo, ok := escape(i + 6); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11 // both halves
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
+}

@@ -25,3 +25,24 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestHasLoneSurrogateEscape(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"a":"x\ud800"}`:       true,
+		`{"a":"x\udfff"}`:       true,
+		`{"a":"\uD83D\uDE00"}`:  false, // a pair: U+1F600
+		`{"a":"\ud83d\ude00x"}`: false,
+		`{"a":"\ud83d\u0041"}`:  true,
+		`{"a":"\ude00\ud83d"}`:  true,
+		`{"a":"\\ud800"}`:       false, // an escaped backslash, then text
+		`{"a":"\\\ud800"}`:      true,
+		`{"a":"\u00e9\u0041"}`:  false,
+		`{"a":"\ud83d"`:         true,
+		`{"a":"\u"}`:            false,
+		`{"a":"😀"}`:             false,
+	} {
+		if got := HasLoneSurrogateEscape([]byte(body)); got != want {
+			t.Errorf("HasLoneSurrogateEscape(%s) = %v", body, got)
+		}
+	}
+}
