@@ -168,25 +168,9 @@ func (g groups) Replace(r *http.Request, id string, attrs scim.ResourceAttribute
 // the group replaced (members as a diff), and answered as a GET answers it, its members
 // streamed: a PUT may carry as many members as the body limit allows.
 func (h *Handler) handleReplaceGroup(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	proj, perr := parseProjection(groupsSchema, q.Get("attributes"), q.Get("excludedAttributes"))
-	if perr != nil {
-		h.writeError(w, r, perr)
-		return
-	}
-	body, err := readBody(r)
+	proj, attrs, _, err := readResource(groupsSchema, r)
 	if err != nil {
 		h.writeError(w, r, err)
-		return
-	}
-	m, _, perr := normalizedMap(groupsSchema, body)
-	if perr != nil {
-		h.writeError(w, r, perr)
-		return
-	}
-	attrs, perr := groupsSchema.validate(m)
-	if perr != nil {
-		h.writeError(w, r, perr)
 		return
 	}
 	rec, err := h.replaceGroup(r, pathID(r), attrs)
@@ -202,10 +186,7 @@ func (h *Handler) handleReplaceGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	// A PUT is idempotent: a failure to read the members back is answered as an error, and
 	// the client's retry does no harm.
-	out := newStreamedResponse(w, http.StatusOK, func(hd http.Header) {
-		hd.Set("ETag", etag(s.version))
-		hd.Set("Content-Location", h.location(groupsSchema, s.id))
-	})
+	out := h.streamedGroup(w, http.StatusOK, s)
 	out.done(h, r, h.writeGroupStreaming(r.Context(), out.Writer, s.id, res, proj))
 }
 
@@ -481,11 +462,16 @@ func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := h.render(groupsSchema, s, groupBase(rec), proj)
-	out := newStreamedResponse(w, http.StatusOK, func(hd http.Header) {
+	out := h.streamedGroup(w, http.StatusOK, s)
+	out.done(h, r, h.writeGroupStreaming(r.Context(), out.Writer, rec.ID, res, proj))
+}
+
+// streamedGroup is the streamed answer with one group, with the headers writeResource gives.
+func (h *Handler) streamedGroup(w http.ResponseWriter, status int, s stored) *streamedResponse {
+	return newStreamedResponse(w, status, func(hd http.Header) {
 		hd.Set("ETag", etag(s.version))
 		hd.Set("Content-Location", h.location(groupsSchema, s.id))
 	})
-	out.done(h, r, h.writeGroupStreaming(r.Context(), out.Writer, rec.ID, res, proj))
 }
 
 // memberChange is the audit detail of a membership change.

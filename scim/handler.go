@@ -315,29 +315,37 @@ func (h *Handler) normalizeBody(rs *resourceSchema, next http.Handler) http.Hand
 	})
 }
 
+// readResource reads a POST or PUT body for Rollcall's own routes: the projection its answer
+// takes, and the body normalized and validated with the library's schema validators
+// (resourceSchema.validate), a password taken out of it.
+func readResource(rs *resourceSchema, r *http.Request) (projection, scim.ResourceAttributes, string, error) {
+	q := r.URL.Query()
+	proj, perr := parseProjection(rs, q.Get("attributes"), q.Get("excludedAttributes"))
+	if perr != nil {
+		return projection{}, nil, "", perr
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return projection{}, nil, "", err
+	}
+	m, password, perr := normalizedMap(rs, body)
+	if perr != nil {
+		return projection{}, nil, "", perr
+	}
+	attrs, perr := rs.validate(m)
+	if perr != nil {
+		return projection{}, nil, "", perr
+	}
+	return proj, attrs, password, nil
+}
+
 // handleCreate is POST: the body normalized and validated with the library's schema
 // validators as its own POST handler would (resourceSchema.validate), then stored, and
 // answered 201 in the representation GET gives, honouring attributes and excludedAttributes
 // (RFC 7644 section 3.9). The body is decoded once, not three times through the library.
 func (h *Handler) handleCreate(rs *resourceSchema, create func(*http.Request, scim.ResourceAttributes) (stored, map[string]any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		proj, err := parseProjection(rs, q.Get("attributes"), q.Get("excludedAttributes"))
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		body, rerr := readBody(r)
-		if rerr != nil {
-			h.writeError(w, r, rerr)
-			return
-		}
-		m, password, err := normalizedMap(rs, body)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		attrs, err := rs.validate(m)
+		proj, attrs, password, err := readResource(rs, r)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -363,10 +371,7 @@ func (h *Handler) handleCreate(rs *resourceSchema, create func(*http.Request, sc
 // retry into a 409. A failure after the first 32 KB went out can only cut the answer short,
 // and the IdP's retry then meets that 409 (a lookup by displayName finds the group).
 func (h *Handler) writeCreatedGroup(w http.ResponseWriter, r *http.Request, s stored, res map[string]any, proj projection) {
-	out := newStreamedResponse(w, http.StatusCreated, func(hd http.Header) {
-		hd.Set("ETag", etag(s.version))
-		hd.Set("Content-Location", h.location(groupsSchema, s.id))
-	})
+	out := h.streamedGroup(w, http.StatusCreated, s)
 	err := h.writeGroupStreaming(r.Context(), out.Writer, s.id, res, proj)
 	if err != nil && !out.sent {
 		h.log.WarnContext(r.Context(), "created group answered without its members", "err", err)
