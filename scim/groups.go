@@ -154,6 +154,11 @@ func groupConflict(err error, name, normalized string, h *Handler, r *http.Reque
 // handleReplaceGroup, which shares its work (replaceGroup).
 func (g groups) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	rec, err := g.h.replaceGroup(r, id, attrs)
+	return g.resource(r, rec, err)
+}
+
+// resource is a group, or err, as the library's handlers return them.
+func (g groups) resource(r *http.Request, rec storage.Group, err error) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, libraryError(r, err)
 	}
@@ -274,14 +279,7 @@ func (g groups) Delete(r *http.Request, id string) error {
 
 func (g groups) Get(r *http.Request, id string) (scim.Resource, error) {
 	rec, err := g.h.loadGroup(r, id)
-	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
-	}
-	res, err := g.h.groupAttrs(r, rec, projection{})
-	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
-	}
-	return libraryResource(groupStored(rec), res), nil
+	return g.resource(r, rec, err)
 }
 
 func (g groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {

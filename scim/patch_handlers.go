@@ -84,7 +84,11 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		}
 		summary := opSummary(ops)
 		if setPassword { // never the password itself
-			summary = append(summary, map[string]string{"op": map[bool]string{true: "replace", false: "remove"}[pw != ""], "path": "password"})
+			pwOp := "replace"
+			if pw == "" {
+				pwOp = "remove"
+			}
+			summary = append(summary, map[string]string{"op": pwOp, "path": "password"})
 		}
 		return h.audit(ctx, tx, r, "scim.user.patch", "user", id, redactedDoc(old), redactedDoc(rec), summary)
 	})

@@ -644,8 +644,24 @@ func testKeysetPaging(t *testing.T, s storage.Store) {
 	}
 }
 
+// keysetAll pages through q by keyset and returns the user names seen, in order.
+func keysetAll(t *testing.T, s storage.Store, scope storage.Scope, q storage.Query) []string {
+	t.Helper()
+	var seen []string
+	for {
+		page, err := s.Users(t.Context(), scope, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, userIDs(page.Items)...)
+		if page.Next == nil {
+			return seen
+		}
+		q.After = page.Next
+	}
+}
+
 func testSortedKeysetPaging(t *testing.T, s storage.Store) {
-	ctx := t.Context()
 	f := setup(t, s, "acme")
 	names := []string{"delta", "Alpha", "charlie", "bravo", "echo", "alpha2"}
 	var us []storage.User
@@ -658,19 +674,7 @@ func testSortedKeysetPaging(t *testing.T, s storage.Store) {
 	}
 	createUsers(t, s, us...)
 	for _, desc := range []bool{false, true} {
-		q := storage.Query{Limit: 2, SortBy: storage.FieldTitle, SortFold: true, Descending: desc}
-		var seen []string
-		for {
-			page, err := s.Users(ctx, f.scope, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen = append(seen, userIDs(page.Items)...)
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
-		}
+		seen := keysetAll(t, s, f.scope, storage.Query{Limit: 2, SortBy: storage.FieldTitle, SortFold: true, Descending: desc})
 		// Titles: delta, charlie, echo; absent ones sort last in creation order.
 		want := []string{"charlie", "delta", "echo", "Alpha", "bravo", "alpha2"}
 		if desc {
@@ -692,19 +696,7 @@ func testSortedKeysetPaging(t *testing.T, s storage.Store) {
 	w.Values = []storage.Value{email("B@example", nil), email("y@example", nil)}
 	createUsers(t, s, x, y, z, w)
 	for _, desc := range []bool{false, true} {
-		q := storage.Query{Limit: 1, SortBy: storage.PrimaryValue(storage.SetEmails), SortFold: true, Descending: desc}
-		var seen []string
-		for {
-			page, err := s.Users(ctx, g.scope, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen = append(seen, userIDs(page.Items)...)
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
-		}
+		seen := keysetAll(t, s, g.scope, storage.Query{Limit: 1, SortBy: storage.PrimaryValue(storage.SetEmails), SortFold: true, Descending: desc})
 		want := []string{"w", "y", "x", "z"} // b@, m@, zed@; z has none and sorts last
 		if desc {
 			want = []string{"x", "y", "w", "z"}
