@@ -45,6 +45,7 @@ var dialect = &sqlstore.Dialect{
 	HasSuffix: func(col, arg string) string {
 		return "(length(" + col + ") >= length(" + arg + ") AND substr(" + col + ", length(" + col + ") - length(" + arg + ") + 1) = " + arg + ")"
 	},
+	SetsAsIn:  true,
 	JSONArray: "json_array",
 	JSONAgg:   "json_group_array",
 	NewIDExpr: "lower(hex(randomblob(16)))",

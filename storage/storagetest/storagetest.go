@@ -489,6 +489,12 @@ func testFilters(t *testing.T, s storage.Store) {
 	c := f.user("carol_100%")
 	c.CreatedAt = now.Add(time.Hour)
 	createUsers(t, s, a, b, c)
+	// Another tenant's user with alice's email: a lookup by value reads values by the index
+	// of every tenant's values (SQLite), and must keep to the scope's.
+	other := setup(t, s, "other")
+	o := other.user("alice")
+	o.Values = []storage.Value{{Attr: "emails", Value: "alice@example.com", Type: "work"}}
+	createUsers(t, s, o)
 	grp := f.group("admins")
 	mustTx(t, s, func(tx storage.Tx) error {
 		if err := tx.CreateGroup(ctx, grp); err != nil {
@@ -520,6 +526,11 @@ func testFilters(t *testing.T, s storage.Store) {
 		{"created le", storage.Compare{Field: storage.FieldCreated, Op: storage.OpLe, Value: now}, []string{"alice", "Bob"}},
 		{"type mismatch never matches", storage.Compare{Field: storage.FieldActive, Op: storage.OpEq, Value: "true"}, nil},
 		{"emails value folded", storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "alice@example.COM", Fold: true}}, []string{"alice"}},
+		{"emails work and value eq", storage.Any{Set: storage.SetEmails, Where: storage.And{Left: work, Right: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "alice@example.com", Fold: true}}}, []string{"alice"}},
+		{"emails value eq or value eq", storage.Any{Set: storage.SetEmails, Where: storage.Or{
+			Left:  storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "alice@example.com", Fold: true},
+			Right: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "BOB@example.org", Fold: true}}}, []string{"alice", "Bob"}},
+		{"not emails value eq", storage.Not{Filter: storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemValue, Op: storage.OpEq, Value: "bob@example.org", Fold: true}}}, []string{"alice", "carol_100%"}},
 		{"emails work and value", storage.Any{Set: storage.SetEmails, Where: storage.And{Left: work, Right: storage.Compare{Field: storage.ElemValue, Op: storage.OpCo, Value: "example", Fold: true}}}, []string{"alice"}},
 		{"emails primary", storage.Any{Set: storage.SetEmails, Where: storage.Compare{Field: storage.ElemPrimary, Op: storage.OpEq, Value: true}}, []string{"alice"}},
 		{"emails present", storage.Any{Set: storage.SetEmails}, []string{"alice", "Bob"}},

@@ -27,9 +27,24 @@ type column struct {
 
 // setDef is how Any ranges over a multi-valued attribute: the FROM … WHERE that yields its
 // elements (alias e) correlated with the outer row, and the fields of an element.
+//
+// keys, when set, is the same set as a list of the outer rows' keys (outer): a SELECT of one
+// column, uncorrelated, whose WHERE ends with the condition on the tenant's id, to be
+// followed by a placeholder. A dialect with SetsAsIn writes Any as outer IN (keys …) when the
+// element's value is pinned by an equality (see pinsValue).
 type setDef struct {
 	from   string
 	fields map[storage.Field]column
+	outer  string
+	keys   string
+}
+
+// filterOn is what a filter is translated against: the fields of a row, the sets it ranges
+// over, and the tenant the rows are of.
+type filterOn struct {
+	fields map[storage.Field]column
+	sets   map[storage.Set]setDef
+	tenant string
 }
 
 func str(expr string) column { return column{expr: expr} }
@@ -111,7 +126,12 @@ var userSets = func() map[storage.Set]setDef {
 	}
 	for _, s := range storage.ValueSets {
 		// s is one of a fixed list of identifiers, never client input.
-		m[s] = setDef{from: "user_values e WHERE e.user_id = u.id AND e.attr = '" + string(s) + "'", fields: valueFields}
+		m[s] = setDef{
+			from:   "user_values e WHERE e.user_id = u.id AND e.attr = '" + string(s) + "'",
+			fields: valueFields,
+			outer:  "u.id",
+			keys:   "SELECT e.user_id FROM user_values e WHERE e.attr = '" + string(s) + "' AND e.tenant_id = ",
+		}
 	}
 	return m
 }()
@@ -169,7 +189,7 @@ func (l *listing) from(b *builder, scan bool) error {
 	}
 	if l.q.Filter != nil {
 		b.w(" AND ")
-		if err := l.r.where(b, l.q.Filter, l.fields, l.sets); err != nil {
+		if err := l.r.where(b, l.q.Filter, filterOn{fields: l.fields, sets: l.sets, tenant: l.scope.TenantID}); err != nil {
 			return err
 		}
 	}
@@ -191,17 +211,39 @@ func (l *listing) count(ctx context.Context) (int, error) {
 // more column (returned as sortCol non-nil) so the page's end position can be recorded.
 func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column, error) {
 	var b builder
+	sortCol, err := l.statement(&b, columns)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := l.r.q.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, nil, l.r.fail("list "+l.table, err)
+	}
+	return rows, sortCol, nil
+}
+
+// UsersStatement returns the statement a Users call of scope and q runs for its page, and
+// its arguments: for a backend's tests to EXPLAIN.
+func (r reader) UsersStatement(scope storage.Scope, q storage.Query) (string, []any, error) {
+	l := listing{r: r, table: "users", alias: "u", fields: userFields, sets: userSets, scope: scope, q: q}
+	var b builder
+	_, err := l.statement(&b, userColumns)
+	return b.String(), b.args, err
+}
+
+// statement writes the page query into b.
+func (l *listing) statement(b *builder, columns string) (*column, error) {
 	b.w("SELECT ", columns)
 	if l.groupRefs {
 		b.w(", ")
-		l.r.groupRefsOf(&b, l.alias+".id", l.scope)
+		l.r.groupRefsOf(b, l.alias+".id", l.scope)
 	}
 	var sortCol *column
 	sortExpr := ""
 	if l.q.SortBy != "" {
 		c, ok := l.fields[l.q.SortBy]
 		if !ok {
-			return nil, nil, fmt.Errorf("sqlstore: cannot sort %s by %q", l.table, l.q.SortBy)
+			return nil, fmt.Errorf("sqlstore: cannot sort %s by %q", l.table, l.q.SortBy)
 		}
 		sortCol = &c
 		sortExpr = c.expr
@@ -213,8 +255,8 @@ func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column
 		}
 		b.w(", ", sortExpr)
 	}
-	if err := l.from(&b, false); err != nil {
-		return nil, nil, err
+	if err := l.from(b, false); err != nil {
+		return nil, err
 	}
 	seq := l.alias + ".seq"
 	desc := l.q.Descending
@@ -256,8 +298,8 @@ func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column
 			cmp = " <= "
 		}
 		b.w(" AND ", seq, cmp, "(SELECT ", seq)
-		if err := l.from(&b, true); err != nil {
-			return nil, nil, err
+		if err := l.from(b, true); err != nil {
+			return nil, err
 		}
 		b.w(" ORDER BY ", seq, dir, " LIMIT 1 OFFSET ", b.arg(l.q.Offset), ")")
 		offset = false
@@ -270,11 +312,7 @@ func (l *listing) query(ctx context.Context, columns string) (*sql.Rows, *column
 	if offset {
 		b.w(" OFFSET ", b.arg(l.q.Offset))
 	}
-	rows, err := l.r.q.QueryContext(ctx, b.String(), b.args...)
-	if err != nil {
-		return nil, nil, l.r.fail("list "+l.table, err)
-	}
-	return rows, sortCol, nil
+	return sortCol, nil
 }
 
 // page runs a listing: the page of rows (each scanned into the targets newScan gives, then
@@ -361,7 +399,7 @@ func foldOf(c column) string {
 
 // where appends the SQL of f. Every generated condition is two-valued (never NULL), so NOT
 // means what the SCIM filter means: comparisons with an absent value are false, except ne.
-func (r reader) where(b *builder, f storage.Filter, fields map[storage.Field]column, sets map[storage.Set]setDef) error {
+func (r reader) where(b *builder, f storage.Filter, on filterOn) error {
 	switch f := f.(type) {
 	case storage.Const:
 		if f {
@@ -371,32 +409,43 @@ func (r reader) where(b *builder, f storage.Filter, fields map[storage.Field]col
 		}
 		return nil
 	case storage.And:
-		return r.binary(b, "AND", f.Left, f.Right, fields, sets)
+		return r.binary(b, "AND", f.Left, f.Right, on)
 	case storage.Or:
-		return r.binary(b, "OR", f.Left, f.Right, fields, sets)
+		return r.binary(b, "OR", f.Left, f.Right, on)
 	case storage.Not:
 		b.w("(NOT ")
-		if err := r.where(b, f.Filter, fields, sets); err != nil {
+		if err := r.where(b, f.Filter, on); err != nil {
 			return err
 		}
 		b.w(")")
 		return nil
 	case storage.Any:
-		s, ok := sets[f.Set]
+		s, ok := on.sets[f.Set]
 		if !ok {
 			return fmt.Errorf("sqlstore: no set %q here", f.Set)
 		}
-		b.w("EXISTS (SELECT 1 FROM ", s.from)
-		if f.Where != nil {
-			b.w(" AND ")
-			if err := r.where(b, f.Where, s.fields, nil); err != nil {
-				return err
-			}
+		// The IN form reads the set by its index of values; SQLite runs the EXISTS once per
+		// outer row, PostgreSQL makes a semi-join of either.
+		asIn := r.d.SetsAsIn && s.keys != "" && on.tenant != "" && pinsValue(f.Where)
+		if asIn {
+			b.w("(", s.outer, " IN (", s.keys, b.arg(on.tenant), " AND ")
+		} else {
+			b.w("EXISTS (SELECT 1 FROM ", s.from, " AND ")
+		}
+		where := f.Where
+		if where == nil {
+			where = storage.Const(true)
+		}
+		if err := r.where(b, where, filterOn{fields: s.fields}); err != nil {
+			return err
+		}
+		if asIn {
+			b.w(")")
 		}
 		b.w(")")
 		return nil
 	case storage.Compare:
-		c, ok := fields[f.Field]
+		c, ok := on.fields[f.Field]
 		if !ok {
 			return fmt.Errorf("sqlstore: no field %q here", f.Field)
 		}
@@ -406,13 +455,28 @@ func (r reader) where(b *builder, f storage.Filter, fields map[storage.Field]col
 	return fmt.Errorf("sqlstore: unknown filter node %T", f)
 }
 
-func (r reader) binary(b *builder, op string, left, right storage.Filter, fields map[storage.Field]column, sets map[storage.Set]setDef) error {
+// pinsValue reports whether f holds only for elements whose folded value equals one given
+// string: value eq "…" (ignoring case), alone, ANDed with anything, or ORed with another
+// such. Only then does the IN form of Any narrow the set by an index.
+func pinsValue(f storage.Filter) bool {
+	switch f := f.(type) {
+	case storage.Compare:
+		return f.Field == storage.ElemValue && f.Op == storage.OpEq && f.Fold
+	case storage.And:
+		return pinsValue(f.Left) || pinsValue(f.Right)
+	case storage.Or:
+		return pinsValue(f.Left) && pinsValue(f.Right)
+	}
+	return false
+}
+
+func (r reader) binary(b *builder, op string, left, right storage.Filter, on filterOn) error {
 	b.w("(")
-	if err := r.where(b, left, fields, sets); err != nil {
+	if err := r.where(b, left, on); err != nil {
 		return err
 	}
 	b.w(" ", op, " ")
-	if err := r.where(b, right, fields, sets); err != nil {
+	if err := r.where(b, right, on); err != nil {
 		return err
 	}
 	b.w(")")

@@ -181,7 +181,7 @@ func (t *txn) RemoveMembersWhere(ctx context.Context, scope storage.Scope, group
 	b.w("DELETE FROM group_members AS e WHERE e.group_id = ", b.arg(groupID), " AND e.tenant_id = ", b.arg(scope.TenantID))
 	if f != nil {
 		b.w(" AND ")
-		if err := t.where(&b, f, memberFields, nil); err != nil {
+		if err := t.where(&b, f, filterOn{fields: memberFields}); err != nil {
 			return nil, err
 		}
 	}
@@ -215,7 +215,7 @@ func (t *txn) CountMembersWhere(ctx context.Context, scope storage.Scope, groupI
 	b.w("SELECT count(*) FROM group_members e WHERE e.group_id = ", b.arg(groupID), " AND e.tenant_id = ", b.arg(scope.TenantID))
 	if f != nil {
 		b.w(" AND ")
-		if err := t.where(&b, f, memberFields, nil); err != nil {
+		if err := t.where(&b, f, filterOn{fields: memberFields}); err != nil {
 			return 0, err
 		}
 	}

@@ -31,6 +31,11 @@ type Dialect struct {
 	// keys changed) until the transaction ends, without blocking other updates of them: what
 	// a foreign key check takes. It names the table alias to lock, e.g. " FOR KEY SHARE OF ".
 	LockKey string
+	// SetsAsIn writes a filter on a user's emails (and the other values users are looked up
+	// by) that pins the value as "u.id IN (SELECT user_id … WHERE value_fold = …)" rather
+	// than a correlated EXISTS. SQLite does not turn EXISTS into a join: it would probe the
+	// values of every user of the connection instead of finding the value in its index.
+	SetsAsIn bool
 	// Collate is appended to string comparisons and sort keys so that ordering is by code
 	// point on every database (the same order as Go's string comparison).
 	Collate string
