@@ -11,10 +11,11 @@ import (
 )
 
 // handlePatchUser is PATCH /Users/{id}. All operations apply in order in one transaction:
-// any failure leaves the user as it was. It answers 200 with the user (RFC 7644 §3.5.2's
-// first choice, and what Okta reads back), except to a connection of kind entra: Entra reads
-// no body, and Microsoft's SCIM reference server and test collection answer 204, as Rollcall
-// answers every group PATCH. attributes or excludedAttributes ask for the body either way.
+// any failure leaves the user as it was. It answers 204, as every group PATCH does, and as
+// Microsoft's SCIM reference server and test collection do; to a connection of kind okta it
+// answers 200 with the user, as Okta's SCIM reference shows it (Okta and Microsoft both
+// document that either works). attributes or excludedAttributes ask for the body either
+// way (RFC 7644 §3.5.2).
 func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 	ctx, p, id := r.Context(), principalFrom(r.Context()), pathID(r)
 	ops, proj, err := readPatch(r, usersSchema)
@@ -96,7 +97,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if p.connection.Kind == storage.KindEntra && !patchWantsBody(r) {
+	if p.connection.Kind != storage.KindOkta && !patchWantsBody(r) {
 		writePatched(w, rec.Version)
 		return
 	}

@@ -124,7 +124,8 @@ func TestAttributesValueFilter(t *testing.T) {
 }
 
 // Ensure a user PATCH from an Entra connection answers 204 with the new ETag (and makes the
-// change), 200 with the user when attributes asks for a body, and 200 to other connections.
+// change), 200 with the user when attributes asks for a body; the same from a generic
+// connection; and 200 with the user to an Okta connection.
 func TestPatchUserAnswerByConnectionKind(t *testing.T) {
 	e := newEnv(t)
 	deactivate := map[string]any{"schemas": []string{patchOpURN},
@@ -161,6 +162,18 @@ func TestPatchUserAnswerByConnectionKind(t *testing.T) {
 	r = e.doAs(e.other, "PATCH", "/Users/"+id+"?excludedAttributes=emails", deactivate)
 	if r.status != http.StatusOK || r.body["active"] != false {
 		t.Errorf("PATCH as entra with excludedAttributes: %d %s, want 200 with the user", r.status, r.raw)
+	}
+
+	r = e.doAs(e.generic, "POST", "/Users", user("generic.user@example.com"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("create as generic: %d %s", r.status, r.raw)
+	}
+	gid := r.body["id"].(string)
+	if r = e.doAs(e.generic, "PATCH", "/Users/"+gid, deactivate); r.status != http.StatusNoContent || len(r.raw) != 0 || r.header.Get("ETag") != `W/"2"` {
+		t.Errorf("PATCH as generic: %d %q ETag %q, want 204, no body, W/\"2\"", r.status, r.raw, r.header.Get("ETag"))
+	}
+	if r = e.doAs(e.generic, "PATCH", "/Users/"+gid+"?attributes=active", deactivate); r.status != http.StatusOK || r.body["active"] != false {
+		t.Errorf("PATCH as generic with attributes: %d %s, want 200 with the user", r.status, r.raw)
 	}
 
 	oid := e.mustCreate("/Users", user("okta.user@example.com"))

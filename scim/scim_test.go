@@ -23,13 +23,14 @@ import (
 
 // env is a SCIM server on a fresh SQLite store with one tenant and two connections.
 type env struct {
-	t      testing.TB
-	srv    *httptest.Server
-	store  *flakyStore
-	token  string
-	other  string // a token of the tenant's second connection
-	scope  storage.Scope
-	tenant string
+	t       testing.TB
+	srv     *httptest.Server
+	store   *flakyStore
+	token   string
+	other   string // a token of the tenant's second connection (entra)
+	generic string // a token of its third connection (generic, as make run prints)
+	scope   storage.Scope
+	tenant  string
 }
 
 // flakyStore is a real store that can be told to fail as an unreachable database would.
@@ -115,6 +116,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	conns := []storage.Connection{
 		{ID: storage.NewID(), TenantID: tenant.ID, Name: "okta", Kind: storage.KindOkta, CreatedAt: testNow, UpdatedAt: testNow},
 		{ID: storage.NewID(), TenantID: tenant.ID, Name: "entra", Kind: storage.KindEntra, CreatedAt: testNow, UpdatedAt: testNow},
+		{ID: storage.NewID(), TenantID: tenant.ID, Name: "default", Kind: storage.KindGeneric, CreatedAt: testNow, UpdatedAt: testNow},
 	}
 	var tokens []string
 	err = st.Tx(t.Context(), func(tx storage.Tx) error {
@@ -137,7 +139,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.token, e.other, e.tenant = tokens[0], tokens[1], tenant.ID
+	e.token, e.other, e.generic, e.tenant = tokens[0], tokens[1], tokens[2], tenant.ID
 	e.scope = storage.Scope{TenantID: tenant.ID, ConnectionID: conns[0].ID}
 	cfg := Config{Store: e.store, BaseURL: "https://rollcall.example", Now: func() time.Time { return testNow }}
 	for _, m := range mod {

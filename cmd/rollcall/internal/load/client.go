@@ -118,8 +118,14 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("%s %s: status %d, want success: %s", e.method, e.path, e.status, e.body)
 }
 
-// do sends a request with a JSON body (nil for none) and expects the status want. When out is
-// not nil the answer is decoded into it; otherwise it is read and dropped.
+// anySuccess, as the status do expects, takes any 2xx answer: a user PATCH answers 200 with
+// the user or 204 without it, by the kind of the token's connection (RFC 7644 §3.5.2 allows
+// either).
+const anySuccess = 0
+
+// do sends a request with a JSON body (nil for none) and expects the status want (or
+// anySuccess). When out is not nil the answer is decoded into it; otherwise it is read and
+// dropped.
 func (c *client) do(ctx context.Context, method, path string, body any, want int, out any) error {
 	var payload []byte
 	if body != nil {
@@ -154,7 +160,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, want int
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		c.release(wc, !resp.Close)
-		if resp.StatusCode != want {
+		if ok := resp.StatusCode == want || (want == anySuccess && resp.StatusCode/100 == 2); !ok {
 			b := respBody[:min(len(respBody), 512)]
 			return &statusError{method: method, path: path, status: resp.StatusCode, body: strings.TrimSpace(string(b))}
 		}
