@@ -178,6 +178,13 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // way of not reaching the server (refused, reset, shutting down, too many clients) as
 // ErrUnavailable.
 func classify(err error) error {
+	// Any failure to connect is the database being unreachable, whatever PostgreSQL said:
+	// refused, shutting down, the database closed to connections (55000) or gone (3D000),
+	// too many clients, authentication. The pool keeps trying; the client gets 503.
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return storage.ErrUnavailable
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
@@ -186,14 +193,13 @@ func classify(err error) error {
 		case pe.Code == "23503":
 			return storage.ErrInUse
 		case pe.Code[:2] == "08", pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
-			pe.Code == "53300", pe.Code == "57014":
+			pe.Code[:2] == "53", pe.Code == "57014":
 			return storage.ErrUnavailable
 		}
 		return nil
 	}
-	var ce *pgconn.ConnectError
 	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+	if errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return storage.ErrUnavailable
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -88,5 +89,69 @@ func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
 	var tables int
 	if err := check.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil || tables != 0 {
 		t.Errorf("the refused database holds %d tables (%v), want none", tables, err)
+	}
+}
+
+// Ensure every way PostgreSQL refuses the store's new connections is ErrUnavailable (the
+// client's 503), not an internal error: the database closed to connections (55000) and the
+// database gone (3D000). Reopened, the same store works again by itself.
+func TestStore_RefusedConnectionsAreUnavailable(t *testing.T) {
+	base := pgtest.URL(t) // skips without POSTGRES_TEST_URL, fails in CI
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Skip("POSTGRES_TEST_URL is not a URL")
+	}
+	name := "rollcall_test_refuse_" + strings.ToLower(rand.Text()[:10])
+	admin, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE DATABASE " + name)
+	t.Cleanup(func() { exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	s, err := postgres.Open(t.Context(), u.String(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	scope := storage.Scope{TenantID: "t", ConnectionID: "c"}
+	users := func() error {
+		_, err := s.Users(t.Context(), scope, storage.Query{Limit: 1})
+		return err
+	}
+	if err := users(); err != nil {
+		t.Fatal(err)
+	}
+
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
+	exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'")
+	for i := range 3 { // the first calls may meet the terminated connections
+		if err := users(); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("call %d with the database closed to connections: %v, want ErrUnavailable", i, err)
+		}
+	}
+	if err := s.Ping(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Ping with the database closed to connections: %v, want ErrUnavailable", err)
+	}
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true")
+	if err := users(); err != nil {
+		t.Errorf("after connections are allowed again: %v", err)
+	}
+
+	exec("DROP DATABASE " + name + " WITH (FORCE)")
+	for i := range 3 {
+		if err := users(); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("call %d with the database gone: %v, want ErrUnavailable", i, err)
+		}
 	}
 }
