@@ -2,10 +2,13 @@ package scim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/rollcall/rollcall/rbac/password"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -68,6 +71,34 @@ func TestAudit_SCIMWrites(t *testing.T) {
 	}
 }
 
+// Ensure a password the hash refuses (Rollcall's: longer than 256 bytes) is a 400
+// invalidValue on every write, not a 500, and changes nothing.
+func TestPassword_Refused(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.HashPassword = password.Hash })
+	long := strings.Repeat("Aa1!", 65) // 260 bytes
+	id := e.mustCreate("/Users", user("pw.refused"))
+	for _, st := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"POST", "POST", "/Users", user("pw.refused.2", "password", long)},
+		{"PUT", "PUT", "/Users/" + id, user("pw.refused", "password", long, "title", "changed")},
+		{"PATCH by path", "PATCH", "/Users/" + id, patch(op("replace", "password", long))},
+		{"PATCH path-less", "PATCH", "/Users/" + id, patch(op("replace", "", map[string]any{"password": long, "title": "changed"}))},
+	} {
+		r := e.do(st.method, st.path, st.body)
+		if r.status != http.StatusBadRequest || r.body["scimType"] != "invalidValue" || !strings.Contains(fmt.Sprint(r.body["detail"]), "256") {
+			t.Errorf("%s with a 260-byte password: %d %s, want 400 invalidValue", st.name, r.status, r.raw)
+		}
+	}
+	if r := e.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "pw.refused.2"`), nil); r.body["totalResults"] != float64(0) {
+		t.Errorf("the refused POST created a user: %s", r.raw)
+	}
+	if r := e.do("GET", "/Users/"+id, nil); r.body["title"] != nil || r.header.Get("ETag") != `W/"1"` {
+		t.Errorf("a refused write changed the user: %s %s", r.header.Get("ETag"), r.raw)
+	}
+}
+
 // Ensure a password an IdP sends is stored only as a hash and never returned.
 func TestPassword_HashedNeverReturned(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
@@ -122,6 +153,14 @@ func TestPassword_HashedNeverReturned(t *testing.T) {
 	r = e.do("PATCH", "/Users/"+u.ID, patch(op("replace", "", map[string]any{"password": 5})))
 	if r.status != http.StatusBadRequest {
 		t.Errorf("a password that is not a string: %d %s", r.status, r.raw)
+	}
+	for _, body := range []any{user("pw", "password", map[string]any{"value": "Obj!pw"}), user("pw", "password", 5)} {
+		if r := e.do("PUT", "/Users/"+u.ID, body); r.status != http.StatusBadRequest || r.body["scimType"] != "invalidValue" {
+			t.Errorf("PUT with a password that is not a string: %d %s", r.status, r.raw)
+		}
+		if r := e.do("POST", "/Users", user("pw2", "password", 5)); r.status != http.StatusBadRequest || r.body["scimType"] != "invalidValue" {
+			t.Errorf("POST with a password that is not a string: %d %s", r.status, r.raw)
+		}
 	}
 	// Each change is in the audit log, the password never.
 	var changes []string

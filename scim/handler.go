@@ -44,7 +44,8 @@ type Config struct {
 	// count (default 1000).
 	PageSize, MaxPageSize int
 	// HashPassword hashes a password an IdP sends with a user; without it, such passwords
-	// are dropped.
+	// are dropped. An error refuses the password: the client gets 400 invalidValue with the
+	// error's text, which must therefore be the caller's own words.
 	HashPassword func(string) (string, error)
 	// TokenCacheTTL is how long a replica trusts a token it has checked before reading it
 	// again: the longest a revoked token keeps working. Default DefaultTokenCacheTTL;

@@ -30,7 +30,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var passwordHash string
 	if pw != "" { // hashed before the transaction: the hash is slow by design
-		if passwordHash, err = h.cfg.HashPassword(pw); err != nil {
+		if passwordHash, err = h.hashPassword(pw); err != nil {
 			h.writeError(w, r, err)
 			return
 		}

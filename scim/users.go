@@ -123,7 +123,7 @@ func (h *Handler) createUser(r *http.Request, attrs scim.ResourceAttributes) (st
 	}
 	rec.Profile, rec.Values, rec.Email = userIndexes(doc)
 	if pw := passwordFrom(ctx); pw != "" {
-		hash, err := h.cfg.HashPassword(pw)
+		hash, err := h.hashPassword(pw)
 		if err != nil {
 			return stored{}, nil, err
 		}
@@ -151,7 +151,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 	var passwordHash string
 	if pw := passwordFrom(ctx); pw != "" {
 		var err error
-		if passwordHash, err = h.cfg.HashPassword(pw); err != nil {
+		if passwordHash, err = h.hashPassword(pw); err != nil {
 			return scim.Resource{}, libraryError(r, err)
 		}
 	}
@@ -316,6 +316,18 @@ func notFoundAs(err error, rs *resourceSchema, id string) error {
 		return notFound(rs, id)
 	}
 	return err
+}
+
+// hashPassword hashes a password a client sent; a password the hash refuses (too long) is a
+// 400 invalidValue.
+func (h *Handler) hashPassword(pw string) (string, error) {
+	hash, err := h.cfg.HashPassword(pw)
+	if err != nil {
+		e := badRequest(typeInvalidValue, "The password is refused: %s.", err.Error())
+		e.cause = err
+		return "", e
+	}
+	return hash, nil
 }
 
 type passwordKey struct{}

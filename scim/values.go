@@ -274,7 +274,13 @@ func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, passwor
 			}
 			res[k] = v
 		case rs == usersSchema && isPassword(k):
-			password, _ = v.(string)
+			switch pw := v.(type) {
+			case nil: // an explicit null, ignored as other nulls are
+			case string:
+				password = pw
+			default:
+				return nil, "", badRequest(typeInvalidValue, "password must be a string.")
+			}
 		case strings.HasPrefix(lk, "urn:"):
 			ext, ok := rs.extension(k)
 			if !ok || v == nil {
