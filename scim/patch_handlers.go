@@ -285,8 +285,21 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 	return true, mp.set(op.op, op.value)
 }
 
-// set adds members (add) or makes them exactly the ones given (replace).
+// set adds members (add) or makes them exactly the ones given (replace). A replace takes a
+// list of member objects and nothing else: it removes every member it does not name, so a
+// value that only looks like one (a bare string, an object) must not empty the group.
 func (mp *memberPatcher) set(op string, value any) *Error {
+	if op == "replace" {
+		list, ok := value.([]any)
+		for _, el := range list {
+			if _, obj := el.(map[string]any); !obj {
+				ok = false
+			}
+		}
+		if !ok {
+			return badRequest(typeInvalidValue, "A replace of members takes the list of members, each an object with a value: [{\"value\": \"id\"}].")
+		}
+	}
 	ids, err := memberIDs(value)
 	if err != nil {
 		return err
@@ -312,9 +325,24 @@ func (mp *memberPatcher) note(added, removed, missing []string) {
 	}
 	if len(missing) > 0 {
 		// One unknown id must not lose the rest of the push (Okta does not retry a 400).
+		// The log names a few (a push may name thousands, each as long as the body allows);
+		// the audit event keeps them all.
 		mp.h.log.WarnContext(mp.r.Context(), "scim: group push names unknown members; they were skipped",
-			"group", mp.groupID, "unknown", missing)
+			"group", mp.groupID, "unknown_count", len(missing), "unknown", logSample(missing))
 	}
+}
+
+// logSample is at most the first 10 of ids, each cut to 64 bytes: what a log line shows of a
+// list a client sent.
+func logSample(ids []string) []string {
+	out := make([]string, 0, min(len(ids), 10))
+	for _, id := range ids[:min(len(ids), 10)] {
+		if len(id) > 64 {
+			id = strings.ToValidUTF8(id[:64], "") + "…"
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 // memberIDs reads the ids of a members value: a list of {"value": id} (with any "$ref",

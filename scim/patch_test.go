@@ -1,7 +1,10 @@
 package scim
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -295,5 +298,49 @@ func TestPatchPathlessOrder(t *testing.T) {
 		if r.status != http.StatusOK || len(ms) != 1 || ms[0].(map[string]any)["value"] != "b@example.com" {
 			t.Fatalf("try %d: %d %s", i, r.status, r.raw)
 		}
+	}
+}
+
+// Ensure a push naming many unknown members logs a bounded line: how many, and a few of
+// them cut short, while its audit event keeps them all.
+func TestPatchGroup_UnknownMembersLogBounded(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	gid := e.mustCreate("/Groups", group("Pushed"))
+	unknown := make([]map[string]any, 2000, 2001)
+	for i := range unknown {
+		unknown[i] = map[string]any{"value": fmt.Sprintf("ghost-%04d-%s", i, strings.Repeat("x", 200))}
+	}
+	unknown = append(unknown, map[string]any{"value": e.mustCreate("/Users", user("known"))})
+	if r := e.do("PATCH", "/Groups/"+gid, patch(op("add", "members", unknown))); r.status != http.StatusNoContent {
+		t.Fatalf("PATCH: %d %s", r.status, r.raw)
+	}
+	var line map[string]any
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "unknown members") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sample, _ := line["unknown"].([]any)
+	if line["unknown_count"] != float64(2000) || len(sample) != 10 || len(fmt.Sprint(sample[0])) > 70 {
+		t.Errorf("log line: %d bytes, count %v, %d ids shown (first %q)", len(logs.String()), line["unknown_count"], len(sample), sample)
+	}
+	if logs.Len() > 4096 {
+		t.Errorf("the log holds %d bytes for one push", logs.Len())
+	}
+	var missing int
+	_ = e.store.AuditEvents(t.Context(), e.tenant, storage.AuditQuery{TargetID: gid}, func(ev storage.AuditEvent) error {
+		var d struct {
+			Members memberChange `json:"members"`
+		}
+		if json.Unmarshal(ev.Detail, &d) == nil {
+			missing += len(d.Members.Missing)
+		}
+		return nil
+	})
+	if missing != 2000 {
+		t.Errorf("the audit events name %d unknown members, want 2000", missing)
 	}
 }
