@@ -202,7 +202,7 @@ func (l libraryLogger) Error(args ...any) { l.log.Error("scim library: " + fmt.S
 // routes is the whole SCIM surface. Discovery is public (RFC 7644 §4 lets clients read it
 // before they have credentials); everything else needs a connection's bearer token.
 func (h *Handler) routes(lib http.Handler) *mux.Router {
-	r := mux.NewRouter()
+	r := mux.NewRouter().SkipClean(true) // paths as sent, never a 301 to a cleaned one
 	s := r.PathPrefix(Prefix).Subrouter()
 	s.Use(h.limitBody)
 

@@ -313,6 +313,34 @@ func TestServe_Operability(t *testing.T) {
 	}
 }
 
+// Ensure a path that is not a route gets its API's own 404, never a redirect (gorilla/mux
+// answers an unclean path with a 301 to the clean one, which a client follows with a GET,
+// losing a POST's body) and never net/http's plain-text one under /scim or /api.
+func TestServe_UnroutedPaths(t *testing.T) {
+	s := startServer(t, sqliteDB(t))
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range []struct{ method, path, contentType string }{
+		{"POST", "/scim/v2//Users", "application/scim+json"},
+		{"GET", "/scim/v2/Users/../Groups", "application/scim+json"},
+		{"GET", "/scim", "application/scim+json"},
+		{"GET", "/scim/v1/Users", "application/scim+json"},
+		{"GET", "/api", "application/json"},
+		{"GET", "/api/v1//me", "application/json"},
+	} {
+		req, _ := http.NewRequest(c.method, s.baseURL+c.path, strings.NewReader(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.contentType) {
+			t.Errorf("%s %s = %d %s %q, want 404 %s", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, c.contentType)
+		}
+	}
+}
+
 // Ensure token rotation keeps the old token valid until it is revoked.
 func TestToken_RotateAndRevoke(t *testing.T) {
 	db := sqliteDB(t)

@@ -198,7 +198,10 @@ func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.
 	if err != nil {
 		return nil, err
 	}
-	r := mux.NewRouter()
+	// Paths are matched as sent: gorilla/mux would otherwise answer a path such as
+	// /scim/v2//Users with a 301 to its clean form, which clients follow with a GET, losing a
+	// POST's body. Each API answers an unclean path with its own 404.
+	r := mux.NewRouter().SkipClean(true)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -219,8 +222,10 @@ func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		r.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	}
-	r.PathPrefix("/scim/").Handler(scimHandler)
-	r.PathPrefix("/api/").Handler(adminHandler)
+	// Everything under /scim and /api is the SCIM surface's and the admin API's, down to
+	// their 404s, which speak their formats.
+	r.PathPrefix("/scim").Handler(scimHandler)
+	r.PathPrefix("/api").Handler(adminHandler)
 
 	m := newMetrics(reg)
 	route := func(req *http.Request) string {
@@ -229,9 +234,9 @@ func newServer(st storage.Store, log *slog.Logger, baseURL string, catalog rbac.
 			t, err := match.Route.GetPathTemplate()
 			switch {
 			case err != nil:
-			case t == "/scim/":
+			case t == "/scim":
 				return scimHandler.Route(req)
-			case t == "/api/":
+			case t == "/api":
 				return adminHandler.Route(req)
 			default:
 				return t

@@ -90,7 +90,7 @@ func (h *Handler) routeTable() []route {
 // routes builds the router. Routes are registered with their whole path on one router (no
 // subrouters), so that gorilla/mux answers 405 for a known path with another method.
 func (h *Handler) routes() *mux.Router {
-	r := mux.NewRouter()
+	r := mux.NewRouter().SkipClean(true) // paths as sent, never a 301 to a cleaned one
 	type registered struct {
 		route  *mux.Route
 		method string
