@@ -446,7 +446,9 @@ func (h *Handler) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if notModified(w, r, rec.Version) {
+	// Members are shown with their users' names, which change without a write of the
+	// group: as for a user's groups, only a representation without members can be 304.
+	if !proj.wants("members") && notModified(w, r, rec.Version) {
 		return
 	}
 	s := groupStored(rec)

@@ -259,3 +259,35 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a conditional GET answers 304 only for a representation its version covers: a user
+// without its groups, a group without its members. Both change without a write of the
+// resource that shows them (a user is added to a group; a member is renamed), so with them
+// the answer is always whole.
+func TestConditionalGet(t *testing.T) {
+	e := newEnv(t)
+	uid := e.mustCreate("/Users", user("conditional", "displayName", "Before"))
+	inm := []string{"If-None-Match", `W/"1"`}
+	if r := e.do("GET", "/Users/"+uid+"?excludedAttributes=groups", nil, inm...); r.status != http.StatusNotModified || len(r.raw) != 0 || r.header.Get("ETag") != `W/"1"` {
+		t.Errorf("user without groups, tag current: %d %q ETag %q, want 304", r.status, r.raw, r.header.Get("ETag"))
+	}
+	if r := e.do("GET", "/Users/"+uid+"?excludedAttributes=groups", nil, "If-None-Match", `W/"7"`); r.status != http.StatusOK {
+		t.Errorf("user, tag not current: %d, want 200", r.status)
+	}
+	gid := e.mustCreate("/Groups", group("Conditional", uid))
+	r := e.do("GET", "/Users/"+uid, nil, inm...)
+	groups, _ := r.body["groups"].([]any)
+	if r.status != http.StatusOK || len(groups) != 1 || r.header.Get("ETag") != `W/"1"` {
+		t.Errorf("user with its groups after joining one, same version: %d %s, want 200 with the group", r.status, r.raw)
+	}
+
+	if r := e.do("GET", "/Groups/"+gid+"?excludedAttributes=members", nil, inm...); r.status != http.StatusNotModified {
+		t.Errorf("group without members, tag current: %d %s, want 304", r.status, r.raw)
+	}
+	e.do("PATCH", "/Users/"+uid, patch(op("replace", "displayName", "After")))
+	r = e.do("GET", "/Groups/"+gid, nil, inm...)
+	members, _ := r.body["members"].([]any)
+	if r.status != http.StatusOK || len(members) != 1 || members[0].(map[string]any)["display"] != "After" {
+		t.Errorf("group with members after a member's rename, same version: %d %s, want 200 with the new name", r.status, r.raw)
+	}
+}

@@ -273,7 +273,8 @@ func (h *Handler) loadUser(r *http.Request, id string, proj projection) (storage
 	return u, u.Groups, nil
 }
 
-// handleGetUser is GET /Users/{id}, with attributes/excludedAttributes and If-None-Match.
+// handleGetUser is GET /Users/{id}, with attributes/excludedAttributes and If-None-Match
+// (when groups are excluded).
 func (h *Handler) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	id := pathID(r)
 	proj, perr := parseProjection(usersSchema, r.URL.Query().Get("attributes"), r.URL.Query().Get("excludedAttributes"))
@@ -286,7 +287,10 @@ func (h *Handler) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if notModified(w, r, rec.Version) {
+	// A user's version covers what clients write, not its groups, which change through
+	// /Groups without a write of the user: only a representation without them can be
+	// answered 304. With them it is sent whole, never a stale list.
+	if !proj.wants("groups") && notModified(w, r, rec.Version) {
 		return
 	}
 	s := userStored(rec)
