@@ -80,7 +80,7 @@ func CheckEmail(email string) error {
 	a, err := mail.ParseAddress(email)
 	switch {
 	case err != nil:
-		return ruleErrorf(RuleInvalidEmail, "%q is not a valid email address: %v", email, strings.TrimPrefix(err.Error(), "mail: "))
+		return ruleErrorf(RuleInvalidEmail, "%q is not a valid email address: give one address, as name@example.com", email)
 	case a.Name != "":
 		return ruleErrorf(RuleInvalidEmail, "email %q has a display name (%q); give the address alone", email, a.Name)
 	case a.Address != email:

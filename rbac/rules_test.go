@@ -48,7 +48,8 @@ func TestCheckEmail(t *testing.T) {
 		{"254 bytes", long, false, nil},
 		{"255 bytes", "a" + long, true, []string{"longer than 254 bytes"}},
 		{"empty", "", true, []string{"email is required"}},
-		{"no @", "jane.example.com", true, []string{`"jane.example.com" is not a valid email address`}},
+		{"no @", "jane.example.com", true, []string{`"jane.example.com" is not a valid email address`, "name@example.com"}},
+		{"two @", "bob@x.test@", true, []string{"not a valid email address"}},
 		{"two addresses", "a@example.com, b@example.com", true, []string{"not a valid email address"}},
 		{"display name", "Jane Doe <jane@example.com>", true, []string{"display name", `"Jane Doe"`}},
 		{"angle brackets", "<jane@example.com>", true, []string{"not a plain address", `"jane@example.com"`}},
@@ -64,7 +65,12 @@ func TestCheckEmail(t *testing.T) {
 			if tt.bad {
 				rule = RuleInvalidEmail
 			}
-			checkRule(t, fmt.Sprintf("CheckEmail(%q)", tt.email), CheckEmail(tt.email), rule, tt.want...)
+			err := CheckEmail(tt.email)
+			checkRule(t, fmt.Sprintf("CheckEmail(%q)", tt.email), err, rule, tt.want...)
+			// The message is Rollcall's own, never net/mail's ("missing @ in addr-spec", …).
+			if err != nil && (strings.Contains(err.Error(), "addr-spec") || strings.Contains(err.Error(), "expected single address") || strings.Contains(err.Error(), "angle-addr")) {
+				t.Errorf("CheckEmail(%q) speaks net/mail's words: %v", tt.email, err)
+			}
 		})
 	}
 }

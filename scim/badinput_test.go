@@ -125,6 +125,7 @@ func TestBadInput(t *testing.T) {
 		// The library decodes PUT and DELETE paths twice: %252D must not reach the user.
 		{"PUT doubly encoded id", "PUT", "/Users/" + strings.Replace(uid, "-", "%252D", 1), user("bjensen", "title", "hijacked"), nil, 404, "", "no SCIM resource"},
 		{"DELETE doubly encoded id", "DELETE", "/Users/" + strings.Replace(uid, "-", "%252D", 1), nil, nil, 404, "", "no SCIM resource"},
+		{"POST compressed", "POST", "/Users", user("x"), []string{"Content-Encoding", "gzip"}, 415, "", "Content-Encoding"},
 		{"POST not UTF-8", "POST", "/Users", `{"schemas":["` + userURN + `"],"userName":"lat` + "\xe9" + `"}`, nil, 400, typeInvalidSyntax, "UTF-8"},
 		{"POST half a surrogate pair", "POST", "/Users", `{"schemas":["` + userURN + `"],"userName":"x\ud800"}`, nil, 400, typeInvalidSyntax, "surrogate"},
 		{"PATCH not UTF-8", "PATCH", "/Users/" + uid, `{"schemas":["` + patchOpURN + `"],"Operations":[{"op":"replace","path":"title","value":"` + "\xff" + `"}]}`, nil, 400, typeInvalidSyntax, "UTF-8"},

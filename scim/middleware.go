@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/rollcall/rollcall/storage"
@@ -18,6 +19,11 @@ func (h *Handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+			h.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "",
+				"The request body must not be encoded (Content-Encoding %q); send it as plain JSON.", ce))
 			return
 		}
 		if r.ContentLength > h.cfg.MaxBodyBytes {

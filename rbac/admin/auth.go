@@ -109,7 +109,7 @@ func (h *Handler) tokenPrincipal(ctx context.Context, token string) (principal, 
 // so that timing does not tell which emails exist.
 func (h *Handler) signIn(ctx context.Context, email, pw, tenantName string) (storage.User, error) {
 	wrong := errorf(http.StatusUnauthorized, ruleInvalidCredentials,
-		"the email or password is wrong (users of an identity provider sign in there, not with a password)")
+		"the email or password is wrong (users of an identity provider sign in there, not with a password; an email of several tenants needs the tenant named in the %s header)", TenantHeader)
 	if email == "" || pw == "" || !storage.ValidText(email) || !storage.ValidText(tenantName) {
 		return storage.User{}, wrong
 	}
@@ -134,18 +134,21 @@ func (h *Handler) signIn(ctx context.Context, email, pw, tenantName string) (sto
 			local = append(local, u)
 		}
 	}
+	// One verification whatever the case. With several tenants' users of the email, the
+	// caller is told to name the tenant only once the password is one of theirs (the first
+	// found): otherwise the answer would tell anyone that the email exists, and where.
 	hash := h.dummyHash
-	if len(local) == 1 {
+	if len(local) > 0 {
 		hash = local[0].PasswordHash
 	}
 	ok, err := h.verify(ctx, hash, pw)
 	switch {
 	case err != nil:
 		return storage.User{}, err
-	case len(local) > 1:
+	case len(local) > 1 && ok:
 		return storage.User{}, errorf(http.StatusUnauthorized, ruleTenantRequired,
 			"this email is a user of more than one tenant: name the tenant in the %s header (or the \"tenant\" field of a token request)", TenantHeader)
-	case len(local) == 0 || !ok:
+	case len(local) != 1 || !ok:
 		return storage.User{}, wrong
 	}
 	return local[0], nil

@@ -79,6 +79,10 @@ func TestBasicAuth(t *testing.T) {
 		t.Fatalf("Basic: %d %s", r.status, r.body)
 	}
 	wantRule(t, e.request("GET", "/api/v1/me", nil, basic(shared, testPassword)), 401, ruleTenantRequired)
+	// Without the password, an email of several tenants is answered as any wrong password:
+	// the answer must not tell that it exists.
+	wantRule(t, e.request("GET", "/api/v1/me", nil, basic(shared, "Wrong-Pass-1")), 401, ruleInvalidCredentials)
+	wantRule(t, e.request("POST", "/api/v1/auth/token", map[string]string{"email": shared, "password": "Wrong-Pass-1"}, func(*http.Request) {}), 401, ruleInvalidCredentials)
 	for tenant, want := range map[string]string{"acme": "acme", "GLOBEX": "globex"} {
 		var me meJSON
 		r := e.request("GET", "/api/v1/me", nil, func(r *http.Request) {

@@ -44,6 +44,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown permission", "POST", "/api/v1/permission-sets", map[string]any{"name": "X", "permissions": []string{"fly", "view_table"}}, "", 400, "unknown-permission", `"fly"`},
 		{"unknown set", "POST", "/api/v1/roles", map[string]any{"name": "X", "permission_set_ids": []string{"nope"}}, "", 400, ruleUnknownPermissionSet, `"nope"`},
 		{"bad kind", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "ldap"}, "", 400, ruleConnectionKind, `"ldap"`},
+		{"issuer with credentials", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://svc:Hunter2@idp.example"}}, "", 400, ruleOIDCSettings, "no user name or password"},
 		{"http issuer", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://idp.example"}}, "", 400, ruleOIDCSettings, "https"},
 		{"no openid scope", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"scopes": []string{"email"}}}, "", 400, ruleOIDCSettings, "openid"},
 		{"bad org group", "POST", "/api/v1/users", map[string]any{"email": "o@acme.example", "kind": "service", "password": testPassword, "roles": []string{bu}, "org_group": "a\x01b"}, "", 400, ruleInvalidParameter, "org_group"},
@@ -52,6 +53,8 @@ func TestBadInput(t *testing.T) {
 		{"semicolon in a parameter", "GET", "/api/v1/users?q=nobody;x", nil, "", 400, ruleInvalidParameter, "%3B"},
 		{"parameter not UTF-8", "GET", "/api/v1/audit?actor=%ff", nil, "", 400, ruleInvalidParameter, `"actor"`},
 		{"parameter with NUL", "GET", "/api/v1/users?connection=%00", nil, "", 400, ruleInvalidParameter, `"connection"`},
+		{"half a surrogate pair", "POST", "/api/v1/roles", `{"name":"X\ud800"}`, "", 400, ruleInvalidJSON, "surrogate"},
+		{"body not UTF-8", "POST", "/api/v1/roles", "{\"name\":\"X\xff\"}", "", 400, ruleInvalidJSON, "UTF-8"},
 		{"id not UTF-8", "GET", "/api/v1/users/%ff", nil, "", 404, ruleNotFound, "UTF-8"},
 		{"id with NUL", "DELETE", "/api/v1/roles/%00", nil, "", 404, ruleNotFound, "UTF-8"},
 		{"empty patch", "PATCH", "/api/v1/users/" + a.userID, `{}`, "", 400, ruleNothingToChange, "nothing"},
@@ -78,13 +81,29 @@ func TestBadInput(t *testing.T) {
 			if r.status != c.status || r.rule() != c.rule || !strings.Contains(r.message(), c.mention) {
 				t.Errorf("got %d %q %q, want %d %q mentioning %s", r.status, r.rule(), r.message(), c.status, c.rule, c.mention)
 			}
-			if allow := r.header.Get("Allow"); c.status == http.StatusMethodNotAllowed && allow != "GET, POST" {
+			if allow := r.header.Get("Allow"); c.status == http.StatusMethodNotAllowed && allow != "GET, HEAD, POST" {
 				t.Errorf("405 with Allow %q, want the methods of the path (RFC 9110 section 15.5.6)", allow)
 			}
 			if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 				t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
 			}
 		})
+	}
+	head := e.request("HEAD", "/api/v1/users", nil, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+a.token) })
+	if head.status != http.StatusOK || len(head.body) != 0 || !strings.HasPrefix(head.header.Get("Content-Type"), "application/json") {
+		t.Errorf("HEAD /api/v1/users: %d %q %q, want 200 with GET's headers and no body", head.status, head.header.Get("Content-Type"), head.body)
+	}
+	if anon := e.request("HEAD", "/api/v1/users", nil, func(*http.Request) {}); anon.status != http.StatusUnauthorized || len(anon.body) != 0 {
+		t.Errorf("HEAD /api/v1/users without credentials: %d %q, want 401 and no body", anon.status, anon.body)
+	}
+	for _, ce := range []string{"gzip", "br"} {
+		r := e.request("POST", "/api/v1/roles", `{"name":"Encoded"}`, func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+a.token)
+			r.Header.Set("Content-Encoding", ce)
+		})
+		if r.status != http.StatusUnsupportedMediaType || r.rule() != ruleMediaType || !strings.Contains(r.message(), ce) {
+			t.Errorf("Content-Encoding %s: %d %q %q, want 415", ce, r.status, r.rule(), r.message())
+		}
 	}
 	var roles listJSON[roleJSON]
 	e.must(a, 200, "GET", "/api/v1/roles", nil).decode(t, &roles)

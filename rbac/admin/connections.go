@@ -157,6 +157,8 @@ func checkConnection(c storage.Connection) error {
 		u, err := url.Parse(o.Issuer)
 		local := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
 		switch {
+		case err == nil && u.User != nil: // checked first: the other answers quote the issuer
+			return invalid(ruleOIDCSettings, "oidc.issuer must hold no user name or password (put the client secret in oidc.client_secret)")
 		case err != nil || u.Host == "" || len(o.Issuer) > 2048:
 			return invalid(ruleOIDCSettings, "oidc.issuer %q is not an absolute URL", o.Issuer)
 		case u.Scheme != "https" && !(u.Scheme == "http" && local):

@@ -28,6 +28,10 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	} else if r.ContentLength != 0 {
 		return errorf(http.StatusUnsupportedMediaType, ruleMediaType, "the request body must be JSON: send Content-Type: application/json")
 	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// A compressed body would be read as JSON and refused as malformed, or worse, not.
+		return errorf(http.StatusUnsupportedMediaType, ruleMediaType, "the request body must not be encoded (Content-Encoding %q); send it as plain JSON", ce)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -44,6 +48,11 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if storage.HasNULEscape(body) {
 		return invalid(ruleInvalidJSON, "the request body holds a NUL character (\\u0000), which no field may contain")
+	}
+	if !utf8.Valid(body) || storage.HasLoneSurrogateEscape(body) {
+		// encoding/json would turn each bad byte, and each half of a surrogate pair on its own,
+		// into U+FFFD: two different names could become one.
+		return invalid(ruleInvalidJSON, "the request body is not valid UTF-8 (or escapes half a surrogate pair)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -98,6 +98,11 @@ func (h *Handler) routes() *mux.Router {
 	var all []registered
 	for _, rt := range h.routeTable() {
 		all = append(all, registered{r.Handle(Prefix+rt.path, h.serve(rt)).Methods(rt.method), rt.method})
+		if rt.method == http.MethodGet {
+			// HEAD answers what GET does, without the body (RFC 9110 section 9.3.2; net/http
+			// drops the body).
+			all = append(all, registered{r.Handle(Prefix+rt.path, h.serve(rt)).Methods(http.MethodHead), http.MethodHead})
+		}
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, errorf(http.StatusNotFound, ruleRouteNotFound, "there is no API route %s (see %s/openapi.json)", r.URL.Path, Prefix))
