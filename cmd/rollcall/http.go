@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -159,4 +161,71 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
+}
+
+// trustedProxies are the addresses of the reverse proxies in front of Rollcall, whose
+// X-Forwarded-For a request's client address is taken from.
+type trustedProxies []netip.Prefix
+
+// parseTrustedProxies reads a comma-separated list of IP addresses and CIDR prefixes.
+func parseTrustedProxies(s string) (trustedProxies, error) {
+	var out trustedProxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("-trusted-proxies: %q is neither an IP address nor a CIDR prefix", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (t trustedProxies) trusts(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range t {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddress sets r.RemoteAddr to the client's address when the request came through
+// trusted proxies: the nearest address in X-Forwarded-For (read from the right) that is not
+// one of them. Addresses further left were written by the client itself and prove nothing.
+// Everything that names a request's source (audit events, the sign-in throttle) reads
+// RemoteAddr, so behind a proxy they see clients, not the proxy.
+func clientAddress(proxies trustedProxies, next http.Handler) http.Handler {
+	if len(proxies) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !proxies.trusts(peer.Addr()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // a malformed hop: trust nothing beyond it
+			}
+			if !proxies.trusts(a) {
+				r2 := *r
+				r2.RemoteAddr = netip.AddrPortFrom(a.Unmap(), 0).String()
+				r = &r2
+				break
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -48,3 +48,48 @@ func TestObserveCountsAbortsAndPanics(t *testing.T) {
 		})
 	}
 }
+
+// Ensure the client address is taken from X-Forwarded-For only through trusted proxies, and
+// only as far as they vouch for it: the nearest untrusted hop, never one the client wrote.
+func TestClientAddress(t *testing.T) {
+	proxies, err := parseTrustedProxies("10.0.0.0/8, 192.0.2.10 ,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"no proxy", "203.0.113.5:1234", nil, "203.0.113.5:1234"},
+		{"untrusted peer's header is ignored", "203.0.113.5:1234", []string{"198.51.100.1"}, "203.0.113.5:1234"},
+		{"through one proxy", "10.1.2.3:5555", []string{"198.51.100.1"}, "198.51.100.1:0"},
+		{"through two proxies", "10.1.2.3:5555", []string{"198.51.100.1, 10.9.9.9"}, "198.51.100.1:0"},
+		{"a spoofed hop on the left", "10.1.2.3:5555", []string{"6.6.6.6, 198.51.100.1"}, "198.51.100.1:0"},
+		{"headers joined in order", "192.0.2.10:80", []string{"6.6.6.6", "198.51.100.1, 10.0.0.1"}, "198.51.100.1:0"},
+		{"a malformed hop stops the walk", "10.1.2.3:5555", []string{"198.51.100.1, garbage"}, "10.1.2.3:5555"},
+		{"only proxies", "10.1.2.3:5555", []string{"10.0.0.2"}, "10.1.2.3:5555"},
+		{"IPv6 proxy", "[::1]:80", []string{"2001:db8::7"}, "[2001:db8::7]:0"},
+		{"no header", "10.1.2.3:5555", nil, "10.1.2.3:5555"},
+	} {
+		var got string
+		h := clientAddress(proxies, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.RemoteAddr = c.peer
+		for _, v := range c.xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if got != c.want {
+			t.Errorf("%s: client %q, want %q", c.name, got, c.want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.example", "10.0.0"} {
+		if _, err := parseTrustedProxies(bad); err == nil {
+			t.Errorf("parseTrustedProxies(%q) accepted it", bad)
+		}
+	}
+	if p, err := parseTrustedProxies(""); err != nil || len(p) != 0 {
+		t.Errorf("empty: %v %v", p, err)
+	}
+}

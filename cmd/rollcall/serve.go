@@ -36,6 +36,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	keyFile := fs.String("secret-key-file", getenv("ROLLCALL_SECRET_KEY_FILE"),
 		"a file holding the key (base64 of 32 bytes) that seals OIDC client secrets; ROLLCALL_SECRET_KEY gives the key itself. "+
 			"Default on SQLite: DATABASE.key, made at first start; on PostgreSQL, none (client secrets are refused) (env ROLLCALL_SECRET_KEY_FILE)")
+	proxies := fs.String("trusted-proxies", getenv("ROLLCALL_TRUSTED_PROXIES"),
+		"comma-separated addresses or CIDR prefixes of the reverse proxies in front of Rollcall; a request through them is from the nearest address in X-Forwarded-For that is not one of them (audit events, sign-in throttling). Default: none, the peer's address (env ROLLCALL_TRUSTED_PROXIES)")
 	adminEmail := fs.String("admin-email", envOr(getenv, "ROLLCALL_ADMIN_EMAIL", "admin@rollcall.local"),
 		"the bootstrap administrator created at first start (env ROLLCALL_ADMIN_EMAIL); its password is ROLLCALL_ADMIN_PASSWORD, or printed once")
 	if err := fs.Parse(args); err != nil {
@@ -46,6 +48,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	trusted, err := parseTrustedProxies(*proxies)
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -96,6 +102,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	handler = clientAddress(trusted, handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -70,7 +70,7 @@ func (h *Handler) authenticate(r *http.Request) (principal, error) {
 		if err != nil || !ok {
 			return principal{}, errorf(http.StatusUnauthorized, ruleInvalidCredentials, "the Basic credentials are not base64 of email:password")
 		}
-		u, err := h.signIn(ctx, email, pw, r.Header.Get(TenantHeader))
+		u, err := h.signIn(ctx, email, pw, r.Header.Get(TenantHeader), sourceIP(r))
 		if err != nil {
 			return principal{}, err
 		}
@@ -104,10 +104,32 @@ func (h *Handler) tokenPrincipal(ctx context.Context, token string) (principal, 
 	return principal{tenant: s.TenantID, userID: s.UserID, tokenHash: hash}, nil
 }
 
-// signIn checks an email and password. The tenant is the one named (by name), else the only
-// tenant with a local user of that email. Every failure costs one password verification,
-// so that timing does not tell which emails exist.
-func (h *Handler) signIn(ctx context.Context, email, pw, tenantName string) (storage.User, error) {
+// signIn checks an email and password sent from the client address addr. The tenant is the
+// one named (by name), else the only tenant with a local user of that email. Every failure
+// costs one password verification, so that timing does not tell which emails exist, and
+// counts towards the throttle (throttle.go): past its limit, 429 with Retry-After.
+func (h *Handler) signIn(ctx context.Context, email, pw, tenantName, addr string) (storage.User, error) {
+	now := h.now()
+	if wait := h.throttle.wait(email, addr, now); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		e := errorf(http.StatusTooManyRequests, ruleTooManyFailures,
+			"too many failed sign-ins from this address; try again in %d seconds", secs)
+		e.RetryAfter = secs
+		return storage.User{}, e
+	}
+	u, err := h.checkPassword(ctx, email, pw, tenantName)
+	var e *Error
+	switch {
+	case err == nil:
+		h.throttle.succeeded(email, addr)
+	case errors.As(err, &e) && e.Rule == ruleInvalidCredentials:
+		h.throttle.failed(email, addr, now)
+	}
+	return u, err
+}
+
+// checkPassword is signIn without the throttle.
+func (h *Handler) checkPassword(ctx context.Context, email, pw, tenantName string) (storage.User, error) {
 	wrong := errorf(http.StatusUnauthorized, ruleInvalidCredentials,
 		"the email or password is wrong (users of an identity provider sign in there, not with a password; an email of several tenants needs the tenant named in the %s header)", TenantHeader)
 	if email == "" || pw == "" || !storage.ValidText(email) || !storage.ValidText(tenantName) {
@@ -249,7 +271,7 @@ func (h *Handler) handleCreateToken(w http.ResponseWriter, r *http.Request) erro
 	if req.Tenant == "" {
 		req.Tenant = r.Header.Get(TenantHeader)
 	}
-	u, err := h.signIn(ctx, req.Email, req.Password, req.Tenant)
+	u, err := h.signIn(ctx, req.Email, req.Password, req.Tenant, sourceIP(r))
 	if err != nil {
 		return err
 	}

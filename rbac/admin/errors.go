@@ -19,7 +19,7 @@ type Error struct {
 	Status  int
 	Rule    string
 	Message string
-	// RetryAfter, in seconds, is sent with 503.
+	// RetryAfter, in seconds, is sent with 429 and 503.
 	RetryAfter int
 	cause      error
 }
@@ -44,6 +44,7 @@ var codes = map[int]string{
 	http.StatusConflict:              "conflict",
 	http.StatusRequestEntityTooLarge: "too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusTooManyRequests:       "too_many_requests",
 	http.StatusInternalServerError:   "internal",
 	http.StatusServiceUnavailable:    "unavailable",
 }
@@ -63,6 +64,7 @@ const (
 	ruleNothingToChange      = "nothing-to-change"
 	ruleCredentialsRequired  = "credentials-required"
 	ruleInvalidCredentials   = "invalid-credentials"
+	ruleTooManyFailures      = "too-many-failed-sign-ins"
 	ruleTenantRequired       = "tenant-required"
 	ruleTokenInvalid         = "token-invalid"
 	ruleUserInactive         = "user-inactive"

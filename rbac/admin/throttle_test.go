@@ -1,0 +1,112 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Ensure failed password sign-ins are throttled per email and address, and per address:
+// past the limit the answer is 429 with Retry-After even for the right password, the same
+// email from another address still signs in (a guesser cannot lock the administrator out),
+// a success clears the count, and the window's end lifts the throttle.
+func TestSignInThrottle(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	email := e.admin.email
+	signIn := func(addr, email, pw string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		req.RemoteAddr = addr + ":40000"
+		basic(email, pw)(req)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w
+	}
+	token := func(addr, email, pw string) *httptest.ResponseRecorder {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+		req := httptest.NewRequest("POST", "/api/v1/auth/token", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = addr + ":40000"
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w
+	}
+	rule := func(w *httptest.ResponseRecorder) string {
+		var b errorBody
+		_ = json.Unmarshal(w.Body.Bytes(), &b)
+		return b.Error.Rule
+	}
+
+	for i := range maxFailsPerEmail {
+		if w := signIn("203.0.113.7", email, "Wrong-Pass-1"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	for name, w := range map[string]*httptest.ResponseRecorder{
+		"Basic":      signIn("203.0.113.7", email, testPassword),
+		"token":      token("203.0.113.7", email, testPassword),
+		"upper case": signIn("203.0.113.7", "ADMIN"+email[len("admin"):], testPassword),
+	} {
+		secs, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+		if w.Code != http.StatusTooManyRequests || rule(w) != ruleTooManyFailures || secs < 1 || secs > int(signInWindow/time.Second) {
+			t.Errorf("%s after %d failures: %d %q Retry-After %q, want 429", name, maxFailsPerEmail, w.Code, rule(w), w.Header().Get("Retry-After"))
+		}
+	}
+	if w := signIn("198.51.100.9", email, testPassword); w.Code != http.StatusOK {
+		t.Errorf("the same email from another address: %d %s, want 200", w.Code, w.Body)
+	}
+
+	// A success clears the count: nine failures, a success, nine more are all answered.
+	for range maxFailsPerEmail - 1 {
+		signIn("192.0.2.1", email, "Wrong-Pass-1")
+	}
+	if w := signIn("192.0.2.1", email, testPassword); w.Code != http.StatusOK {
+		t.Fatalf("a success before the limit: %d %s", w.Code, w.Body)
+	}
+	for i := range maxFailsPerEmail - 1 {
+		if w := signIn("192.0.2.1", email, "Wrong-Pass-1"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a success: %d", i+1, w.Code)
+		}
+	}
+
+	// One address trying many emails meets the limit per address.
+	for i := range maxFailsPerClient {
+		signIn("192.0.2.50", "user"+strconv.Itoa(i)+"@acme.example", "Wrong-Pass-1")
+	}
+	if w := signIn("192.0.2.50", email, testPassword); w.Code != http.StatusTooManyRequests {
+		t.Errorf("after %d failures of one address: %d, want 429", maxFailsPerClient, w.Code)
+	}
+
+	// The window's end lifts both.
+	e.clock.Add(signInWindow)
+	for _, addr := range []string{"203.0.113.7", "192.0.2.50"} {
+		if w := signIn(addr, email, testPassword); w.Code != http.StatusOK {
+			t.Errorf("%s after the window: %d %s, want 200", addr, w.Code, w.Body)
+		}
+	}
+}
+
+// Ensure the counts stay bounded: at the bound, expired counts are dropped.
+func TestThrottleBounded(t *testing.T) {
+	th := newThrottle()
+	now := time.Unix(1_700_000_000, 0)
+	for i := range maxThrottleKeys {
+		th.failed("u"+strconv.Itoa(i), "192.0.2.1", now)
+	}
+	if n := len(th.fails); n > maxThrottleKeys+1 {
+		t.Fatalf("%d counts for %d keys", n, maxThrottleKeys)
+	}
+	later := now.Add(signInWindow)
+	th.failed("new", "192.0.2.2", later)
+	if n := len(th.fails); n > 2 {
+		t.Errorf("after the window, %d counts were kept, want the new ones only", n)
+	}
+	if th.wait("new", "192.0.2.2", later) != 0 {
+		t.Error("one failure throttles")
+	}
+}
