@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,7 +19,7 @@ func TestBadInput(t *testing.T) {
 	gid := e.mustCreate("/Groups", group("Admins", uid))
 	e.mustCreate("/Groups", group("Data Engineers"))
 	before := e.snapshot(uid, gid)
-	audits := e.auditCount()
+	audits := e.successCount()
 
 	big := `{"schemas":["` + userURN + `"],"userName":"x","title":"` + strings.Repeat("a", 70<<10) + `"}`
 	q := url.QueryEscape
@@ -144,18 +145,46 @@ func TestBadInput(t *testing.T) {
 	audits++
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			n := e.auditCount()
 			r := e.do(tt.method, tt.path, tt.body, tt.headers...)
 			if r.status != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", r.status, tt.status, r.raw)
 			}
 			e.checkErrorBody(r, tt.scimType, tt.detailContains)
+			// A refused write of a user or group is one audit event of result failure that
+			// names the error. A refused read, a method that writes nothing there (405), and
+			// a path refused before routing (no SCIM resource) are none.
+			events := e.auditEvents()[n:]
+			write := tt.method != "GET" && tt.method != "HEAD" && !strings.Contains(tt.path, ".search") &&
+				(strings.HasPrefix(tt.path, "/Users") || strings.HasPrefix(tt.path, "/Groups")) &&
+				tt.status != http.StatusMethodNotAllowed && tt.detailContains != "no SCIM resource"
+			if !write {
+				if len(events) != 0 {
+					t.Errorf("a refused read wrote %d audit events", len(events))
+				}
+				return
+			}
+			if len(events) != 1 {
+				t.Fatalf("a refused write wrote %d audit events, want 1", len(events))
+			}
+			ev := events[0]
+			var d struct {
+				Status   int    `json:"status"`
+				ScimType string `json:"scimType"`
+				Detail   string `json:"detail"`
+			}
+			_ = json.Unmarshal(ev.Detail, &d)
+			if ev.Result != "failure" || ev.ActorID != e.scope.ConnectionID || !strings.HasPrefix(ev.Action, "scim.") ||
+				d.Status != tt.status || d.ScimType != tt.scimType || d.Detail != r.body["detail"] || ev.Before != nil || ev.After != nil {
+				t.Errorf("audit event %+v (detail %s), want a failure with the error", ev, ev.Detail)
+			}
 		})
 	}
 	if after := e.snapshot(uid, gid); after != before {
 		t.Errorf("bad requests changed the resources:\nbefore %s\nafter  %s", before, after)
 	}
-	if n := e.auditCount(); n != audits {
-		t.Errorf("bad requests wrote %d audit events", n-audits)
+	if n := e.successCount(); n != audits {
+		t.Errorf("bad requests wrote %d audit events of a change", n-audits)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
@@ -105,6 +107,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		h.log.DebugContext(r.Context(), "scim request rejected", attrs...)
 	}
+	h.auditRefusal(r, e)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
@@ -145,4 +148,64 @@ func libraryError(r *http.Request, err error) error {
 		o.err = e
 	}
 	return scimerrors.ScimError{Status: http.StatusBadRequest, Detail: e.Detail}
+}
+
+// auditRefusal records a refused write of an authenticated connection as an audit event
+// with result "failure" and the error the client got, so that a tenant's administrators can
+// see why a push failed. It is written on its own (the write's transaction, if any, rolled
+// back) and changes no resource. Reads, unauthenticated requests and an unavailable
+// database (which could not take the event) record nothing.
+func (h *Handler) auditRefusal(r *http.Request, e *Error) {
+	p := principalFrom(r.Context())
+	if p.connection.ID == "" || e.Status < 400 || e.Status == http.StatusServiceUnavailable {
+		return
+	}
+	action, targetType, targetID := writeAction(r)
+	if action == "" {
+		return
+	}
+	detail := map[string]any{"status": e.Status, "scimType": e.ScimType, "detail": e.Detail}
+	ev := h.auditEvent(r.Context(), r, action, targetType, targetID, nil, nil, detail)
+	ev.Result = "failure"
+	// The event outlives a client that hung up, within bounds.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := h.store.Tx(ctx, func(tx storage.Tx) error { return tx.AppendAudit(ctx, ev) }); err != nil {
+		h.log.WarnContext(r.Context(), "scim: could not audit a refused write", "action", action, "err", err)
+	}
+}
+
+// writeAction names the audit action and target of a SCIM write request (POST, PUT, PATCH
+// or DELETE of /Users or /Groups), or returns "" for anything else. The target id is the
+// path's, cut to 256 bytes of valid UTF-8: it is what the client sent, not a known id.
+func writeAction(r *http.Request) (action, targetType, targetID string) {
+	resource, id, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, Prefix), "/"), "/")
+	switch resource {
+	case "Users":
+		targetType = "user"
+	case "Groups":
+		targetType = "group"
+	default:
+		return "", "", ""
+	}
+	var op string
+	switch {
+	case r.Method == http.MethodPost && id == "":
+		op = "create"
+	case id == "" || id == ".search" || strings.Contains(id, "/"):
+		return "", "", ""
+	case r.Method == http.MethodPut:
+		op = "replace"
+	case r.Method == http.MethodPatch:
+		op = "patch"
+	case r.Method == http.MethodDelete:
+		op = "delete"
+	default:
+		return "", "", ""
+	}
+	if len(id) > 256 {
+		id = id[:256]
+	}
+	id = strings.ToValidUTF8(strings.ReplaceAll(id, "\x00", ""), "")
+	return "scim." + targetType + "." + op, targetType, id
 }

@@ -204,9 +204,9 @@ func (l libraryLogger) Error(args ...any) { l.log.Error("scim library: " + fmt.S
 func (h *Handler) routes(lib http.Handler) *mux.Router {
 	r := mux.NewRouter().SkipClean(true) // paths as sent, never a 301 to a cleaned one
 	s := r.PathPrefix(Prefix).Subrouter()
-	s.Use(h.limitBody)
 
 	public := s.NewRoute().Subrouter()
+	public.Use(h.limitBody)
 	public.HandleFunc("/ServiceProviderConfig", h.handleServiceProviderConfig).Methods(readMethods...)
 	// The discovery lists are short and fixed: they are answered whole, whatever filter or
 	// paging a client sends (the library would page them into "Resources": null).
@@ -242,8 +242,10 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 			h.writeError(w, r, errorf(http.StatusMethodNotAllowed, "", "%s is not allowed on %s; %s are.", r.Method, r.URL.Path, list))
 		})
 	}
+	// The connection is known before the body is read: an anonymous client gets 401
+	// without the server reading its body, and a refused write is the connection's.
 	api := s.NewRoute().Subrouter()
-	api.Use(h.authenticate)
+	api.Use(h.authenticate, h.limitBody)
 	api.HandleFunc(usersSchema.endpoint, h.handleCreate(usersSchema, h.createUser)).Methods(http.MethodPost)
 	api.HandleFunc(groupsSchema.endpoint, h.handleCreate(groupsSchema, h.createGroup)).Methods(http.MethodPost)
 	for _, rs := range []*resourceSchema{usersSchema, groupsSchema} {
