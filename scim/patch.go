@@ -87,6 +87,7 @@ func parsePatch(body []byte) ([]patchOp, *Error) {
 				return nil, badRequest(typeInvalidPath, "Operation %d: path must be a string.", i+1)
 			}
 			if strings.TrimSpace(ps) != "" {
+				ps = colonAfterURN(ps)
 				parsed, err := expr.ParsePath(ps)
 				if err != nil {
 					return nil, badRequest(typeInvalidPath, "Operation %d: %s", i+1, err.Error())
@@ -235,6 +236,19 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		}
 	}
 	return nil
+}
+
+// colonAfterURN writes a path that joins a schema URN to its attribute with a dot
+// ("urn:…:enterprise:2.0:User.manager", as Microsoft's SCIM Inbound collection sends it) with
+// the colon RFC 7644 section 3.10 asks for. Only a known schema URN followed by a dot is
+// rewritten, so nothing else can be read differently.
+func colonAfterURN(path string) string {
+	for _, urn := range []string{enterpriseURN, userURN, groupURN} {
+		if len(path) > len(urn)+1 && strings.EqualFold(path[:len(urn)], urn) && path[len(urn)] == '.' {
+			return path[:len(urn)] + ":" + path[len(urn)+1:]
+		}
+	}
+	return path
 }
 
 // applyPathKey applies a path-less value's key that is a filtered path, as the same operation

@@ -61,6 +61,11 @@ func TestPatchUser(t *testing.T) {
 		{"manager as a bare id", []map[string]any{
 			{"op": "Add", "path": enterpriseURN + ":manager", "value": "mgr-1"},
 		}, map[string]any{"ext:manager.value": "mgr-1"}},
+		{"a URN joined with a dot", []map[string]any{
+			{"op": "replace", "path": enterpriseURN + ".manager", "value": "mgr-3"},
+			{"op": "replace", "path": strings.ToUpper(enterpriseURN) + ".department", "value": "Dots"},
+			{"op": "replace", "path": userURN + ".title", "value": "Dotted"},
+		}, map[string]any{"ext:manager.value": "mgr-3", "ext:department": "Dots", "title": "Dotted"}},
 		{"manager as a legacy list", []map[string]any{
 			{"op": "Add", "path": enterpriseURN + ":manager", "value": []map[string]any{{"$ref": nil, "value": "mgr-2"}}},
 		}, map[string]any{"ext:manager.value": "mgr-2"}},
