@@ -50,29 +50,8 @@ func TestOpen_MigrateTwice(t *testing.T) {
 // with what to do about it; the test database (a UTF-8 LC_CTYPE) is accepted by every test
 // above.
 func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
-	base := pgtest.URL(t) // skips without POSTGRES_TEST_URL, fails in CI
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Skip("POSTGRES_TEST_URL is not a URL")
-	}
-	name := "rollcall_test_c_" + strings.ToLower(rand.Text()[:10])
-	admin, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
-	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+name+" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // runs before the Close above
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	q := u.Query()
-	q.Del("search_path")
-	u.RawQuery = q.Encode()
+	db := ownDatabase(t, "TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+	u := db.url
 	s, err := postgres.Open(t.Context(), u.String(), postgres.Options{})
 	if err == nil {
 		s.Close()
@@ -96,30 +75,9 @@ func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
 // client's 503), not an internal error: the database closed to connections (55000) and the
 // database gone (3D000). Reopened, the same store works again by itself.
 func TestStore_RefusedConnectionsAreUnavailable(t *testing.T) {
-	base := pgtest.URL(t) // skips without POSTGRES_TEST_URL, fails in CI
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Skip("POSTGRES_TEST_URL is not a URL")
-	}
-	name := "rollcall_test_refuse_" + strings.ToLower(rand.Text()[:10])
-	admin, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := admin.Exec(context.Background(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("CREATE DATABASE " + name)
-	t.Cleanup(func() { exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u.Path = "/" + name
-	q := u.Query()
-	q.Del("search_path")
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(t.Context(), u.String(), postgres.Options{})
+	db := ownDatabase(t, "")
+	name, exec := db.name, db.exec
+	s, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,4 +112,43 @@ func TestStore_RefusedConnectionsAreUnavailable(t *testing.T) {
 			t.Errorf("call %d with the database gone: %v, want ErrUnavailable", i, err)
 		}
 	}
+}
+
+// database is a database of a test's own on the server of POSTGRES_TEST_URL, for what a
+// schema cannot show (its locale, connections to it): its name, its URL, and exec, which
+// runs a statement on the server as the administrator and fails the test on an error.
+type database struct {
+	name string
+	url  *url.URL
+	exec func(sql string)
+}
+
+// ownDatabase creates a database (CREATE DATABASE name options), dropped when the test ends.
+func ownDatabase(t *testing.T, options string) database {
+	t.Helper()
+	base := pgtest.URL(t) // skips without POSTGRES_TEST_URL, fails in CI
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Skip("POSTGRES_TEST_URL is not a URL")
+	}
+	admin, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	db := database{name: "rollcall_test_" + strings.ToLower(rand.Text()[:12])}
+	db.exec = func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	db.exec("CREATE DATABASE " + db.name + " " + options)
+	t.Cleanup(func() { db.exec("DROP DATABASE IF EXISTS " + db.name + " WITH (FORCE)") }) // before the Close above
+	u.Path = "/" + db.name
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	db.url = u
+	return db
 }
