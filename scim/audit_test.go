@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rollcall/rollcall/rbac/password"
 	"github.com/rollcall/rollcall/storage"
@@ -68,6 +69,23 @@ func TestAudit_SCIMWrites(t *testing.T) {
 	_ = e.store.AuditEvents(t.Context(), e.tenant, storage.AuditQuery{TargetID: uid}, func(storage.AuditEvent) error { kept++; return nil })
 	if kept != 4 {
 		t.Errorf("events of the deleted user: %d, want 4", kept)
+	}
+}
+
+// Ensure an error that quotes what the client sent stays short, in the answer and in the
+// audit event of the refused write: a PATCH's op may be as long as the body allows.
+func TestRefusalDetailClipped(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("clipped"))
+	r := e.do("PATCH", "/Users/"+id, patch(map[string]any{"op": strings.Repeat("é", 100_000), "path": "title", "value": "x"}))
+	detail, _ := r.body["detail"].(string)
+	if r.status != http.StatusBadRequest || len(detail) > maxDetail+len("…") || !utf8.ValidString(detail) {
+		t.Fatalf("PATCH with a 200 KB op: %d, a detail of %d bytes", r.status, len(detail))
+	}
+	evs := e.auditEvents()
+	last := evs[len(evs)-1]
+	if last.Result != "failure" || len(last.Detail) > 2*maxDetail {
+		t.Errorf("the refusal's audit event: %s, %d bytes of detail", last.Result, len(last.Detail))
 	}
 }
 

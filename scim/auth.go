@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rollcall/rollcall/rbac/secret"
@@ -17,6 +18,9 @@ type principal struct {
 	tenantID   string
 	connection storage.Connection
 	tokenID    string
+	// written is set once the request's write has committed (Handler.writeTx): an error
+	// after it (reading the answer back) is not a refused write.
+	written *atomic.Bool
 }
 
 func (p principal) scope() storage.Scope {
@@ -135,7 +139,7 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
-		p := principal{tenantID: tok.TenantID, connection: conn, tokenID: tok.ID}
+		p := principal{tenantID: tok.TenantID, connection: conn, tokenID: tok.ID, written: new(atomic.Bool)}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

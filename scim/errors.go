@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
@@ -119,7 +120,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		Status   string   `json:"status"`
 		ScimType string   `json:"scimType,omitempty"`
 		Detail   string   `json:"detail,omitempty"`
-	}{[]string{errorURN}, strconv.Itoa(e.Status), e.ScimType, e.Detail}
+	}{[]string{errorURN}, strconv.Itoa(e.Status), e.ScimType, clipDetail(e.Detail)}
 	writeJSON(w, e.Status, body)
 }
 
@@ -157,14 +158,14 @@ func libraryError(r *http.Request, err error) error {
 // database (which could not take the event) record nothing.
 func (h *Handler) auditRefusal(r *http.Request, e *Error) {
 	p := principalFrom(r.Context())
-	if p.connection.ID == "" || e.Status < 400 || e.Status == http.StatusServiceUnavailable {
+	if p.connection.ID == "" || e.Status < 400 || e.Status == http.StatusServiceUnavailable || (p.written != nil && p.written.Load()) {
 		return
 	}
 	action, targetType, targetID := writeAction(r)
 	if action == "" {
 		return
 	}
-	detail := map[string]any{"status": e.Status, "scimType": e.ScimType, "detail": e.Detail}
+	detail := map[string]any{"status": e.Status, "scimType": e.ScimType, "detail": clipDetail(e.Detail)}
 	ev := h.auditEvent(r.Context(), r, action, targetType, targetID, nil, nil, detail)
 	ev.Result = "failure"
 	// The event outlives a client that hung up, within bounds.
@@ -173,6 +174,38 @@ func (h *Handler) auditRefusal(r *http.Request, e *Error) {
 	if err := h.store.Tx(ctx, func(tx storage.Tx) error { return tx.AppendAudit(ctx, ev) }); err != nil {
 		h.log.WarnContext(r.Context(), "scim: could not audit a refused write", "action", action, "err", err)
 	}
+}
+
+// writeTx runs a SCIM write's transaction and marks the request written once it commits.
+func (h *Handler) writeTx(ctx context.Context, fn func(storage.Tx) error) error {
+	err := h.store.Tx(ctx, fn)
+	if err == nil {
+		markWritten(ctx)
+	}
+	return err
+}
+
+// markWritten records that the request's write has committed.
+func markWritten(ctx context.Context) {
+	if p := principalFrom(ctx); p.written != nil {
+		p.written.Store(true)
+	}
+}
+
+// maxDetail bounds an error's detail: several quote what the client sent (an op name, a
+// path, a value), which may be as long as the body allows.
+const maxDetail = 512
+
+// clipDetail cuts a detail to maxDetail bytes of whole characters.
+func clipDetail(s string) string {
+	if len(s) <= maxDetail {
+		return s
+	}
+	n := maxDetail
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // writeAction names the audit action and target of a SCIM write request (POST, PUT, PATCH

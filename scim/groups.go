@@ -88,7 +88,7 @@ func (h *Handler) createGroup(r *http.Request, attrs scim.ResourceAttributes) (s
 		Version: 1, CreatedAt: now, UpdatedAt: now, LastSeenAt: now,
 	}
 	var added []string
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.writeTx(ctx, func(tx storage.Tx) error {
 		existing, err := tx.GroupByName(ctx, p.scope(), rec.NormalizedName)
 		switch {
 		case err == nil && existing.SCIM:
@@ -204,7 +204,7 @@ func (h *Handler) replaceGroup(r *http.Request, id string, attrs scim.ResourceAt
 		return storage.Group{}, serr
 	}
 	var rec storage.Group
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := lockSCIMGroup(tx, r, id)
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func lockSCIMGroup(tx storage.Tx, r *http.Request, id string) (storage.Group, er
 
 func (g groups) Delete(r *http.Request, id string) error {
 	h, ctx, p := g.h, r.Context(), principalFrom(r.Context())
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := lockSCIMGroup(tx, r, id)
 		if err != nil {
 			return err

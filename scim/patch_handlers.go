@@ -36,7 +36,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var rec storage.User
-	err = h.store.Tx(ctx, func(tx storage.Tx) error {
+	err = h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)
@@ -117,7 +117,7 @@ func (h *Handler) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rec storage.Group
-	err = h.store.Tx(ctx, func(tx storage.Tx) error {
+	err = h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := lockSCIMGroup(tx, r, id)
 		if err != nil {
 			return err

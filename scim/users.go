@@ -134,6 +134,7 @@ func (h *Handler) createUser(r *http.Request, attrs scim.ResourceAttributes) (st
 	if err != nil {
 		return stored{}, nil, err
 	}
+	markWritten(ctx)
 	// The answer is the document as stored (what userAttrs would decode from rec.Doc).
 	return userStored(rec), doc, nil
 }
@@ -156,7 +157,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		}
 	}
 	var rec storage.User
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)
@@ -193,7 +194,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 
 func (u users) Delete(r *http.Request, id string) error {
 	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
-	err := h.store.Tx(ctx, func(tx storage.Tx) error {
+	err := h.writeTx(ctx, func(tx storage.Tx) error {
 		old, err := tx.LockUser(ctx, p.scope(), id)
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)

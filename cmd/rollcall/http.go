@@ -183,6 +183,10 @@ func parseTrustedProxies(s string) (trustedProxies, error) {
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			// An IPv4-mapped prefix is the IPv4 one: addresses are compared unmapped.
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		out = append(out, p.Masked())
 	}
 	return out, nil
@@ -215,7 +219,11 @@ func clientAddress(proxies trustedProxies, next http.Handler) http.Handler {
 		}
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			hop := strings.TrimSpace(hops[i])
+			if hop == "" {
+				continue
+			}
+			a, err := parseHop(hop)
 			if err != nil {
 				break // a malformed hop: trust nothing beyond it
 			}
@@ -228,4 +236,14 @@ func clientAddress(proxies trustedProxies, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// parseHop reads an X-Forwarded-For entry: an address, or an address with a port
+// ("192.0.2.1:4711", "[2001:db8::1]:4711"), as some proxies write them.
+func parseHop(hop string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(hop)
+	return ap.Addr(), err
 }

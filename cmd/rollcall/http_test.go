@@ -52,7 +52,7 @@ func TestObserveCountsAbortsAndPanics(t *testing.T) {
 // Ensure the client address is taken from X-Forwarded-For only through trusted proxies, and
 // only as far as they vouch for it: the nearest untrusted hop, never one the client wrote.
 func TestClientAddress(t *testing.T) {
-	proxies, err := parseTrustedProxies("10.0.0.0/8, 192.0.2.10 ,::1")
+	proxies, err := parseTrustedProxies("10.0.0.0/8, 192.0.2.10 ,::1, ::ffff:172.16.0.0/108")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +71,11 @@ func TestClientAddress(t *testing.T) {
 		{"only proxies", "10.1.2.3:5555", []string{"10.0.0.2"}, "10.1.2.3:5555"},
 		{"IPv6 proxy", "[::1]:80", []string{"2001:db8::7"}, "[2001:db8::7]:0"},
 		{"no header", "10.1.2.3:5555", nil, "10.1.2.3:5555"},
+		{"hops with ports", "10.1.2.3:5555", []string{"198.51.100.1:4711, 10.0.0.9:80"}, "198.51.100.1:0"},
+		{"an IPv6 hop with a port", "10.1.2.3:5555", []string{"[2001:db8::7]:4711"}, "[2001:db8::7]:0"},
+		{"empty hops are skipped", "10.1.2.3:5555", []string{"198.51.100.1, ,"}, "198.51.100.1:0"},
+		{"an IPv4-mapped trusted prefix", "172.16.5.5:80", []string{"198.51.100.2"}, "198.51.100.2:0"},
+		{"an IPv4-mapped peer", "[::ffff:10.1.2.3]:80", []string{"198.51.100.3"}, "198.51.100.3:0"},
 	} {
 		var got string
 		h := clientAddress(proxies, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))

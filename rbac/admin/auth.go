@@ -109,8 +109,7 @@ func (h *Handler) tokenPrincipal(ctx context.Context, token string) (principal, 
 // costs one password verification, so that timing does not tell which emails exist, and
 // counts towards the throttle (throttle.go): past its limit, 429 with Retry-After.
 func (h *Handler) signIn(ctx context.Context, email, pw, tenantName, addr string) (storage.User, error) {
-	now := h.now()
-	if wait := h.throttle.wait(email, addr, now); wait > 0 {
+	if wait := h.throttle.begin(email, addr, h.now()); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		e := errorf(http.StatusTooManyRequests, ruleTooManyFailures,
 			"too many failed sign-ins from this address; try again in %d seconds", secs)
@@ -119,12 +118,9 @@ func (h *Handler) signIn(ctx context.Context, email, pw, tenantName, addr string
 	}
 	u, err := h.checkPassword(ctx, email, pw, tenantName)
 	var e *Error
-	switch {
-	case err == nil:
-		h.throttle.succeeded(email, addr)
-	case errors.As(err, &e) && e.Rule == ruleInvalidCredentials:
-		h.throttle.failed(email, addr, now)
-	}
+	failed := errors.As(err, &e) && e.Rule == ruleInvalidCredentials
+	proved := err == nil || (e != nil && e.Rule == ruleTenantRequired)
+	h.throttle.end(email, addr, failed, proved)
 	return u, err
 }
 

@@ -44,7 +44,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown permission", "POST", "/api/v1/permission-sets", map[string]any{"name": "X", "permissions": []string{"fly", "view_table"}}, "", 400, "unknown-permission", `"fly"`},
 		{"unknown set", "POST", "/api/v1/roles", map[string]any{"name": "X", "permission_set_ids": []string{"nope"}}, "", 400, ruleUnknownPermissionSet, `"nope"`},
 		{"bad kind", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "ldap"}, "", 400, ruleConnectionKind, `"ldap"`},
-		{"issuer with credentials", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://svc:Hunter2@idp.example"}}, "", 400, ruleOIDCSettings, "no user name or password"},
+		{"issuer with credentials", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://svc:Hunter2@idp.example"}}, "", 400, ruleOIDCSettings, "without a user name or password"},
+		{"malformed issuer with credentials", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "https://svc:Hunter2@idp example/%zz"}}, "", 400, ruleOIDCSettings, "without a user name or password"},
+		{"issuer with credentials, no scheme", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "svc:Hunter2@idp.example"}}, "", 400, ruleOIDCSettings, "oidc.issuer"},
 		{"http issuer", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"issuer": "http://idp.example"}}, "", 400, ruleOIDCSettings, "https"},
 		{"no openid scope", "POST", "/api/v1/connections", map[string]any{"name": "X", "kind": "okta", "oidc": map[string]any{"scopes": []string{"email"}}}, "", 400, ruleOIDCSettings, "openid"},
 		{"bad org group", "POST", "/api/v1/users", map[string]any{"email": "o@acme.example", "kind": "service", "password": testPassword, "roles": []string{bu}, "org_group": "a\x01b"}, "", 400, ruleInvalidParameter, "org_group"},
@@ -78,6 +80,9 @@ func TestBadInput(t *testing.T) {
 					r.Header.Set("Content-Type", c.contentType)
 				}
 			})
+			if strings.Contains(r.message(), "Hunter2") {
+				t.Errorf("the answer quotes a password: %s", r.message())
+			}
 			if r.status != c.status || r.rule() != c.rule || !strings.Contains(r.message(), c.mention) {
 				t.Errorf("got %d %q %q, want %d %q mentioning %s", r.status, r.rule(), r.message(), c.status, c.rule, c.mention)
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,15 +157,20 @@ func checkConnection(c storage.Connection) error {
 	if o.Issuer != "" {
 		u, err := url.Parse(o.Issuer)
 		local := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
+		// The answers quote the issuer, unless it may hold credentials (user:password@…).
+		shown := strconv.Quote(o.Issuer)
+		if strings.Contains(o.Issuer, "@") {
+			shown = "(not shown: it holds an @)"
+		}
 		switch {
-		case err == nil && u.User != nil: // checked first: the other answers quote the issuer
-			return invalid(ruleOIDCSettings, "oidc.issuer must hold no user name or password (put the client secret in oidc.client_secret)")
+		case (err == nil && u.User != nil) || (err != nil && strings.Contains(o.Issuer, "@")):
+			return invalid(ruleOIDCSettings, "oidc.issuer must be an https URL without a user name or password (put the client secret in oidc.client_secret)")
 		case err != nil || u.Host == "" || len(o.Issuer) > 2048:
-			return invalid(ruleOIDCSettings, "oidc.issuer %q is not an absolute URL", o.Issuer)
+			return invalid(ruleOIDCSettings, "oidc.issuer %s is not an absolute URL", shown)
 		case u.Scheme != "https" && !(u.Scheme == "http" && local):
-			return invalid(ruleOIDCSettings, "oidc.issuer must be an https URL (http only for localhost), not %q", o.Issuer)
+			return invalid(ruleOIDCSettings, "oidc.issuer must be an https URL (http only for localhost), not %s", shown)
 		case u.RawQuery != "" || u.Fragment != "":
-			return invalid(ruleOIDCSettings, "oidc.issuer %q must have no query or fragment (OpenID Connect Discovery §2)", o.Issuer)
+			return invalid(ruleOIDCSettings, "oidc.issuer %s must have no query or fragment (OpenID Connect Discovery §2)", shown)
 		}
 	}
 	if err := checkText("oidc.client_id", o.ClientID, 255); err != nil {

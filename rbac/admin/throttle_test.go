@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,6 +42,27 @@ func TestSignInThrottle(t *testing.T) {
 		var b errorBody
 		_ = json.Unmarshal(w.Body.Bytes(), &b)
 		return b.Error.Rule
+	}
+
+	// Concurrent guesses are counted before their passwords are checked: of 40 at once, no
+	// more than the limit are answered 401.
+	codes := make(chan int, 40)
+	var wg sync.WaitGroup
+	for range cap(codes) {
+		wg.Go(func() { codes <- signIn("203.0.113.99", email, "Wrong-Pass-1").Code })
+	}
+	wg.Wait()
+	close(codes)
+	checked := 0
+	for c := range codes {
+		if c == http.StatusUnauthorized {
+			checked++
+		} else if c != http.StatusTooManyRequests {
+			t.Errorf("a concurrent guess: %d", c)
+		}
+	}
+	if checked > maxFailsPerEmail {
+		t.Errorf("%d of 40 concurrent guesses were checked, want at most %d", checked, maxFailsPerEmail)
 	}
 
 	for i := range maxFailsPerEmail {
@@ -91,22 +114,39 @@ func TestSignInThrottle(t *testing.T) {
 	}
 }
 
-// Ensure the counts stay bounded: at the bound, expired counts are dropped.
+// Ensure the counts stay bounded: at the bound, expired counts are dropped, and while none
+// are, new keys are not counted.
 func TestThrottleBounded(t *testing.T) {
 	th := newThrottle()
 	now := time.Unix(1_700_000_000, 0)
-	for i := range maxThrottleKeys {
-		th.failed("u"+strconv.Itoa(i), "192.0.2.1", now)
+	addr := func(i int) string { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String() }
+	for i := 0; len(th.fails) < maxThrottleKeys; i++ {
+		th.begin("u@example.com", addr(i), now)
 	}
-	if n := len(th.fails); n > maxThrottleKeys+1 {
-		t.Fatalf("%d counts for %d keys", n, maxThrottleKeys)
+	for i := range 1000 {
+		th.begin("v@example.com", addr(1<<20+i), now)
+	}
+	if n := len(th.fails); n != maxThrottleKeys {
+		t.Fatalf("%d counts, want the bound %d", n, maxThrottleKeys)
 	}
 	later := now.Add(signInWindow)
-	th.failed("new", "192.0.2.2", later)
-	if n := len(th.fails); n > 2 {
-		t.Errorf("after the window, %d counts were kept, want the new ones only", n)
+	th.begin("new@example.com", "192.0.2.2", later)
+	if n := len(th.fails); n != 2 {
+		t.Errorf("after the window, %d counts were kept, want the new attempt's 2", n)
 	}
-	if th.wait("new", "192.0.2.2", later) != 0 {
-		t.Error("one failure throttles")
+}
+
+// Ensure an IPv6 client counts by its /64, and an IPv4-mapped one as IPv4.
+func TestThrottleAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"2001:db8:1:2:aaaa::1": "2001:db8:1:2::/64",
+		"2001:db8:1:2:bbbb::9": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7":     "192.0.2.7",
+		"192.0.2.7":            "192.0.2.7",
+		"not an address":       "not an address",
+	} {
+		if got := throttleAddr(in); got != want {
+			t.Errorf("throttleAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
