@@ -253,8 +253,24 @@ type Tx interface {
 	DeleteSession(ctx context.Context, idHash []byte) error
 	// DeleteUserSessions ends every session of a user.
 	DeleteUserSessions(ctx context.Context, tenantID, userID string) error
-	// DeleteExpiredSessions removes sessions and sign-ins in flight that expired before now.
+	// DeleteExpiredSessions removes sessions, sign-ins in flight and attempt counts that
+	// expired before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+
+	// CountAttempt counts an attempt under each key (the admin API's sign-ins: per email and
+	// address, and per address): each key's count grows by one, a count whose window has
+	// ended starting over with a window of the given length from now. When a count goes past
+	// its key's limit, the attempt is refused: it returns how long until that window ends
+	// (else 0). Concurrent calls each see the others' counts.
+	CountAttempt(ctx context.Context, keys []AttemptLimit, window time.Duration, now time.Time) (time.Duration, error)
+	// UncountAttempt takes one attempt off each key of uncount, and clears each key of clear.
+	UncountAttempt(ctx context.Context, uncount, clear []string) error
+}
+
+// AttemptLimit is a key attempts are counted under and how many its window allows.
+type AttemptLimit struct {
+	Key   string
+	Limit int
 }
 
 // Page is one page of a listing.

@@ -66,9 +66,7 @@ type Handler struct {
 	// verifying bounds concurrent password verifications: each takes 19 MiB (argon2id), so
 	// a burst of Basic requests must not be able to exhaust memory.
 	verifying chan struct{}
-	// throttle counts failed password sign-ins (throttle.go).
-	throttle *throttle
-	openAPI  []byte
+	openAPI   []byte
 	// known is the catalog's permissions, for POST /check.
 	known map[rbac.Permission]bool
 }
@@ -103,7 +101,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		store: cfg.Store, log: cfg.Logger, cfg: cfg, dummyHash: dummy,
-		verifying: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), throttle: newThrottle(),
+		verifying: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	if h.openAPI, err = compactOpenAPI(); err != nil {
 		return nil, err

@@ -109,7 +109,11 @@ func (h *Handler) tokenPrincipal(ctx context.Context, token string) (principal, 
 // costs one password verification, so that timing does not tell which emails exist, and
 // counts towards the throttle (throttle.go): past its limit, 429 with Retry-After.
 func (h *Handler) signIn(ctx context.Context, email, pw, tenantName, addr string) (storage.User, error) {
-	if wait := h.throttle.begin(email, addr, h.now()); wait > 0 {
+	wait, err := h.beginSignIn(ctx, email, addr)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		e := errorf(http.StatusTooManyRequests, ruleTooManyFailures,
 			"too many failed sign-ins from this address; try again in %d seconds", secs)
@@ -120,7 +124,7 @@ func (h *Handler) signIn(ctx context.Context, email, pw, tenantName, addr string
 	var e *Error
 	failed := errors.As(err, &e) && e.Rule == ruleInvalidCredentials
 	proved := err == nil || (e != nil && e.Rule == ruleTenantRequired)
-	h.throttle.end(email, addr, failed, proved)
+	h.endSignIn(ctx, email, addr, failed, proved)
 	return u, err
 }
 

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Mappings", testMappings},
 		{"SyncRoles", testSyncRoles},
 		{"Sessions", testSessions},
+		{"AttemptCounts", testAttemptCounts},
+		{"ConcurrentAttemptsCounted", testConcurrentAttempts},
 		{"ConcurrentCreatesOneWins", testConcurrentCreates},
 		{"ConcurrentMemberAddsLoseNothing", testConcurrentMemberAdds},
 	}
@@ -1301,5 +1304,95 @@ func testConcurrentMemberAdds(t *testing.T, s storage.Store) {
 	}
 	if got := memberIDs(t, s, f.scope, g.ID); len(got) != len(us) {
 		t.Errorf("after %d concurrent adds the group has %d members", len(us), len(got))
+	}
+}
+
+func countAttempt(t *testing.T, s storage.Store, keys []storage.AttemptLimit, at time.Time) time.Duration {
+	t.Helper()
+	var wait time.Duration
+	mustTx(t, s, func(tx storage.Tx) error {
+		var err error
+		wait, err = tx.CountAttempt(t.Context(), keys, 15*time.Minute, at)
+		return err
+	})
+	return wait
+}
+
+// Ensure attempts are counted per key against its limit within a window that starts with
+// the first attempt, and that uncounting, clearing and sweeping work.
+func testAttemptCounts(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	email, addr := storage.AttemptLimit{Key: "e:a@x:1.2.3.4", Limit: 2}, storage.AttemptLimit{Key: "c:1.2.3.4", Limit: 3}
+	both := []storage.AttemptLimit{email, addr}
+	for i := range 2 {
+		if w := countAttempt(t, s, both, now.Add(time.Duration(i)*time.Minute)); w != 0 {
+			t.Fatalf("attempt %d refused (wait %v)", i+1, w)
+		}
+	}
+	if w := countAttempt(t, s, both, now.Add(5*time.Minute)); w != 10*time.Minute {
+		t.Errorf("third attempt: wait %v, want the 10 minutes left of the first attempt's window", w)
+	}
+	// Another email from the address: the address's count is past its limit of 3 now.
+	other := storage.AttemptLimit{Key: "e:b@x:1.2.3.4", Limit: 2}
+	if w := countAttempt(t, s, []storage.AttemptLimit{other, addr}, now.Add(6*time.Minute)); w != 9*time.Minute {
+		t.Errorf("another email from the address: wait %v, want 9m", w)
+	}
+	// The window's end starts the count over.
+	if w := countAttempt(t, s, both, now.Add(15*time.Minute)); w != 0 {
+		t.Errorf("after the window: wait %v", w)
+	}
+	// Uncount and clear.
+	countAttempt(t, s, both, now.Add(16*time.Minute)) // email at 2 in the new window
+	mustTx(t, s, func(tx storage.Tx) error { return tx.UncountAttempt(ctx, []string{email.Key}, nil) })
+	if w := countAttempt(t, s, []storage.AttemptLimit{email}, now.Add(17*time.Minute)); w != 0 {
+		t.Errorf("after an uncount: wait %v", w)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.UncountAttempt(ctx, nil, []string{email.Key}) })
+	for i := range 2 {
+		if w := countAttempt(t, s, []storage.AttemptLimit{email}, now.Add(18*time.Minute)); w != 0 {
+			t.Errorf("attempt %d after a clear: wait %v", i+1, w)
+		}
+	}
+	// Expired counts are swept with sessions.
+	mustTx(t, s, func(tx storage.Tx) error {
+		n, err := tx.DeleteExpiredSessions(ctx, now.Add(time.Hour))
+		if err == nil && n != 3 {
+			t.Errorf("swept %d, want the 3 counts", n)
+		}
+		return err
+	})
+	if w := countAttempt(t, s, []storage.AttemptLimit{{Key: email.Key, Limit: 0}}, now.Add(time.Hour)); w != 15*time.Minute {
+		t.Errorf("a limit of 0 refuses the first attempt for the whole window: wait %v", w)
+	}
+}
+
+// Ensure concurrent attempts each see the others': of 20 at once under a limit of 5, exactly
+// 5 are let through, also when the key had no count before.
+func testConcurrentAttempts(t *testing.T, s storage.Store) {
+	for _, start := range []int{0, 1} {
+		key := fmt.Sprintf("c:concurrent:%d", start)
+		for range start {
+			countAttempt(t, s, []storage.AttemptLimit{{Key: key, Limit: 5}}, now)
+		}
+		var allowed atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				err := s.Tx(t.Context(), func(tx storage.Tx) error {
+					w, err := tx.CountAttempt(t.Context(), []storage.AttemptLimit{{Key: key, Limit: 5}}, 15*time.Minute, now)
+					if err == nil && w == 0 {
+						allowed.Add(1)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := int(allowed.Load()); got != 5-start {
+			t.Errorf("%d earlier attempts: %d of 20 concurrent attempts let through, want %d", start, got, 5-start)
+		}
 	}
 }

@@ -538,7 +538,54 @@ func (t *txn) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, er
 	var f builder
 	f.w("DELETE FROM login_flows WHERE expires_at <= ", f.arg(micros(now)))
 	m, err := t.execCount(ctx, "delete expired sign-ins", &f)
-	return n + m, err
+	if err != nil {
+		return 0, err
+	}
+	var a builder
+	a.w("DELETE FROM attempts WHERE expires_at <= ", a.arg(micros(now)))
+	k, err := t.execCount(ctx, "delete expired attempt counts", &a)
+	return n + m + k, err
+}
+
+func (t *txn) CountAttempt(ctx context.Context, keys []storage.AttemptLimit, window time.Duration, now time.Time) (time.Duration, error) {
+	// One upsert per key counts the attempt and reads the count back atomically, so that
+	// concurrent attempts, on any replica, each see the others. An attempt refused is counted
+	// too, which changes nothing: its window's end does not move.
+	const upsert = `INSERT INTO attempts (key, n, expires_at) VALUES ($1, 1, $2)
+		ON CONFLICT (key) DO UPDATE SET
+			n = CASE WHEN attempts.expires_at <= $3 THEN 1 ELSE attempts.n + 1 END,
+			expires_at = CASE WHEN attempts.expires_at <= $3 THEN excluded.expires_at ELSE attempts.expires_at END
+		RETURNING n, expires_at`
+	var wait time.Duration
+	for _, k := range keys {
+		var n int
+		var expires int64
+		if err := t.q.QueryRowContext(ctx, upsert, k.Key, micros(now.Add(window)), micros(now)).Scan(&n, &expires); err != nil {
+			return 0, t.fail("count attempt", err)
+		}
+		if n > k.Limit {
+			wait = max(wait, fromMicros(expires).Sub(now), time.Microsecond)
+		}
+	}
+	return wait, nil
+}
+
+func (t *txn) UncountAttempt(ctx context.Context, uncount, clear []string) error {
+	if len(uncount) > 0 {
+		var b builder
+		b.w("UPDATE attempts SET n = n - 1 WHERE n > 0 AND ", t.in(&b, "key", uncount))
+		if _, err := t.execCount(ctx, "uncount attempt", &b); err != nil {
+			return err
+		}
+	}
+	if len(clear) > 0 {
+		var b builder
+		b.w("DELETE FROM attempts WHERE ", t.in(&b, "key", clear))
+		if _, err := t.execCount(ctx, "clear attempts", &b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r reader) Session(ctx context.Context, idHash []byte, now time.Time) (storage.Session, error) {
