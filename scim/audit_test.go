@@ -72,6 +72,25 @@ func TestAudit_SCIMWrites(t *testing.T) {
 	}
 }
 
+// Ensure a write that committed and then failed to answer (reading the group back) is not
+// also audited as refused: its one event is the change's.
+func TestCommittedWriteNotAuditedAsRefused(t *testing.T) {
+	e := newEnv(t)
+	uid := e.mustCreate("/Users", user("member"))
+	gid := e.mustCreate("/Groups", group("Answered"))
+	before := len(e.auditEvents())
+	e.store.membersBroken.Store(true)
+	r := e.do("PATCH", "/Groups/"+gid+"?attributes=members", patch(op("add", "members", []map[string]any{{"value": uid}})))
+	e.store.membersBroken.Store(false)
+	if r.status != http.StatusInternalServerError {
+		t.Fatalf("PATCH whose answer cannot be read: %d %s, want 500", r.status, r.raw)
+	}
+	events := e.auditEvents()[before:]
+	if len(events) != 1 || events[0].Result != "success" || events[0].Action != "scim.group.patch" {
+		t.Errorf("audit events of the committed PATCH: %+v, want its one success", events)
+	}
+}
+
 // Ensure an error that quotes what the client sent stays short, in the answer and in the
 // audit event of the refused write: a PATCH's op may be as long as the body allows.
 func TestRefusalDetailClipped(t *testing.T) {

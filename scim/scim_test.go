@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,9 +42,14 @@ type flakyStore struct {
 	// membersFail makes Members fail (ErrUnavailable) after membersFailAfter members.
 	membersFail      atomic.Bool
 	membersFailAfter atomic.Int64
+	// membersBroken makes Members fail with an error of no known kind (a 500).
+	membersBroken atomic.Bool
 }
 
 func (f *flakyStore) Members(ctx context.Context, scope storage.Scope, groupID string, fn func(storage.Member) error) error {
+	if f.membersBroken.Load() {
+		return errors.New("members: broken for the test")
+	}
 	if !f.membersFail.Load() {
 		return f.Store.Members(ctx, scope, groupID, fn)
 	}
