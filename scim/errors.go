@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
@@ -197,16 +196,7 @@ func markWritten(ctx context.Context) {
 const maxDetail = 512
 
 // clipDetail cuts a detail to maxDetail bytes of whole characters.
-func clipDetail(s string) string {
-	if len(s) <= maxDetail {
-		return s
-	}
-	n := maxDetail
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+func clipDetail(s string) string { return clipTo(s, maxDetail) }
 
 // writeAction names the audit action and target of a SCIM write request (POST, PUT, PATCH
 // or DELETE of /Users or /Groups), or returns "" for anything else. The target id is the

@@ -337,10 +337,7 @@ func (mp *memberPatcher) note(added, removed, missing []string) {
 func logSample(ids []string) []string {
 	out := make([]string, 0, min(len(ids), 10))
 	for _, id := range ids[:min(len(ids), 10)] {
-		if len(id) > 64 {
-			id = strings.ToValidUTF8(id[:64], "") + "…"
-		}
-		out = append(out, id)
+		out = append(out, clipTo(id, 64))
 	}
 	return out
 }

@@ -203,8 +203,10 @@ func projectionOf(rs *resourceSchema, attributes, excluded []string) (projection
 }
 
 // clip shortens a client's text quoted back in an error, at a character boundary.
-func clip(s string) string {
-	const most = 120
+func clip(s string) string { return clipTo(s, 120) }
+
+// clipTo cuts s to at most most bytes of whole characters, marking the cut with "…".
+func clipTo(s string, most int) string {
 	if len(s) <= most {
 		return s
 	}
