@@ -107,7 +107,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		h.log.DebugContext(r.Context(), "scim request rejected", attrs...)
 	}
-	h.auditRefusal(r, e)
+	detail := clipDetail(e.Detail)
+	h.auditRefusal(r, e, detail)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
@@ -119,7 +120,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		Status   string   `json:"status"`
 		ScimType string   `json:"scimType,omitempty"`
 		Detail   string   `json:"detail,omitempty"`
-	}{[]string{errorURN}, strconv.Itoa(e.Status), e.ScimType, clipDetail(e.Detail)}
+	}{[]string{errorURN}, strconv.Itoa(e.Status), e.ScimType, detail}
 	writeJSON(w, e.Status, body)
 }
 
@@ -151,11 +152,11 @@ func libraryError(r *http.Request, err error) error {
 }
 
 // auditRefusal records a refused write of an authenticated connection as an audit event
-// with result "failure" and the error the client got, so that a tenant's administrators can
+// with result "failure" and the error the client got (detail as sent), so that a tenant's administrators can
 // see why a push failed. It is written on its own (the write's transaction, if any, rolled
 // back) and changes no resource. Reads, unauthenticated requests and an unavailable
 // database (which could not take the event) record nothing.
-func (h *Handler) auditRefusal(r *http.Request, e *Error) {
+func (h *Handler) auditRefusal(r *http.Request, e *Error, detail string) {
 	p := principalFrom(r.Context())
 	if p.connection.ID == "" || e.Status < 400 || e.Status == http.StatusServiceUnavailable || (p.written != nil && p.written.Load()) {
 		return
@@ -164,8 +165,8 @@ func (h *Handler) auditRefusal(r *http.Request, e *Error) {
 	if action == "" {
 		return
 	}
-	detail := map[string]any{"status": e.Status, "scimType": e.ScimType, "detail": clipDetail(e.Detail)}
-	ev := h.auditEvent(r.Context(), r, action, targetType, targetID, nil, nil, detail)
+	ev := h.auditEvent(r.Context(), r, action, targetType, targetID, nil, nil,
+		map[string]any{"status": e.Status, "scimType": e.ScimType, "detail": detail})
 	ev.Result = "failure"
 	// The event outlives a client that hung up, within bounds.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)

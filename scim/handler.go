@@ -391,13 +391,19 @@ func (h *Handler) audit(ctx context.Context, tx storage.Tx, r *http.Request, act
 	return tx.AppendAudit(ctx, h.auditEvent(ctx, r, action, targetType, targetID, before, after, detail))
 }
 
+// remoteIP is the client address of r without its port, as audit events name it.
+func remoteIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
+}
+
 // auditEvent is the event of a successful SCIM write by the request's connection.
 func (h *Handler) auditEvent(ctx context.Context, r *http.Request, action, targetType, targetID string, before, after, detail any) storage.AuditEvent {
 	p := principalFrom(ctx)
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
+	ip := remoteIP(r)
 	return storage.AuditEvent{
 		TenantID: p.tenantID, At: h.now(), ActorType: "connection", ActorID: p.connection.ID,
 		Action: action, TargetType: targetType, TargetID: targetID, Result: "success", Cause: "scim",
@@ -429,10 +435,7 @@ func (h *Handler) sync(ctx context.Context, tx storage.Tx, r *http.Request, user
 	if err != nil || !conn.GroupMapping {
 		return err
 	}
-	ip, _, splitErr := net.SplitHostPort(r.RemoteAddr)
-	if splitErr != nil {
-		ip = r.RemoteAddr
-	}
+	ip := remoteIP(r)
 	_, _, err = tx.SyncRoles(ctx, p.tenantID, p.connection.ID, userIDs, storage.AuditEvent{
 		TenantID: p.tenantID, At: h.now(), ActorType: "connection", ActorID: p.connection.ID, Cause: "scim",
 		RequestID: h.cfg.RequestID(ctx), SourceIP: ip,

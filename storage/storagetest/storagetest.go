@@ -974,29 +974,15 @@ func testLockUserSeesCommittedValues(t *testing.T, s storage.Store) {
 	u := f.user("racer")
 	u.Values = []storage.Value{{Attr: "emails", Value: "old@example.com"}}
 	createUsers(t, s, u)
-	written, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- s.Tx(ctx, func(tx storage.Tx) error {
-			l, err := tx.LockUser(ctx, f.scope, u.ID)
-			if err != nil {
-				return err
-			}
-			l.Values = []storage.Value{{Attr: "emails", Value: "new@example.com"}}
-			l.Version++
-			if err := tx.UpdateUser(ctx, l); err != nil {
-				return err
-			}
-			close(written)
-			<-release
-			return nil
-		})
-	}()
-	select {
-	case <-written:
-	case err := <-first:
-		t.Fatalf("first transaction: %v", err)
-	}
+	release, first := holdTx(t, s, func(tx storage.Tx) error {
+		l, err := tx.LockUser(ctx, f.scope, u.ID)
+		if err != nil {
+			return err
+		}
+		l.Values = []storage.Value{{Attr: "emails", Value: "new@example.com"}}
+		l.Version++
+		return tx.UpdateUser(ctx, l)
+	})
 	var got storage.User
 	second := make(chan error, 1)
 	go func() {
@@ -1009,7 +995,7 @@ func testLockUserSeesCommittedValues(t *testing.T, s storage.Store) {
 	// Give the second transaction time to reach the lock and wait on it; if it has not, it
 	// reads after the commit and the test checks less, but cannot fail wrongly.
 	time.Sleep(300 * time.Millisecond)
-	close(release)
+	release()
 	if err := <-first; err != nil {
 		t.Fatalf("first transaction: %v", err)
 	}
@@ -1199,28 +1185,13 @@ func testAddMembersRacesDelete(t *testing.T, s storage.Store) {
 		}
 		// The first transaction does its work and waits; the second starts meanwhile (on
 		// SQLite it waits to begin) and can only finish after the first commits.
-		held, release := make(chan struct{}), make(chan struct{})
-		done := make(chan error, 2)
-		go func() {
-			done <- s.Tx(ctx, func(tx storage.Tx) error {
-				if err := first(tx); err != nil {
-					return err
-				}
-				close(held)
-				<-release
-				return nil
-			})
-		}()
-		select {
-		case <-held:
-		case err := <-done:
-			t.Fatalf("first transaction: %v", err)
-		}
-		go func() { done <- s.Tx(ctx, second) }()
+		release, done := holdTx(t, s, first)
+		done2 := make(chan error, 1)
+		go func() { done2 <- s.Tx(ctx, second) }()
 		time.Sleep(100 * time.Millisecond) // the second transaction reaches its conflict
-		close(release)
-		for range 2 {
-			if err := <-done; err != nil {
+		release()
+		for _, d := range []<-chan error{done, done2} {
+			if err := <-d; err != nil {
 				t.Fatalf("addFirst=%v: %v", addFirst, err)
 			}
 		}
@@ -1395,4 +1366,30 @@ func testConcurrentAttempts(t *testing.T, s storage.Store) {
 			t.Errorf("%d earlier attempts: %d of 20 concurrent attempts let through, want %d", start, got, 5-start)
 		}
 	}
+}
+
+// holdTx runs fn in a transaction of its own and, once fn has done its work, keeps the
+// transaction open until release is called: what another transaction meets while one holds
+// its locks. It returns when fn is done (failing the test if fn failed); done then receives
+// the transaction's result.
+func holdTx(t *testing.T, s storage.Store, fn func(storage.Tx) error) (release func(), done <-chan error) {
+	t.Helper()
+	held, released := make(chan struct{}), make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		result <- s.Tx(t.Context(), func(tx storage.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			close(held)
+			<-released
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-result:
+		t.Fatalf("first transaction: %v", err)
+	}
+	return func() { close(released) }, result
 }
