@@ -62,15 +62,16 @@ var (
 func noEnv(string) string { return "" }
 
 // startServer runs `rollcall serve` on database in this process and waits until /healthz
-// answers. The server stops (gracefully, as on SIGTERM) when the test ends.
-func startServer(t *testing.T, database string) *server {
+// answers. The server stops (gracefully, as on SIGTERM) when the test ends. Flags in extra
+// come after the defaults, so they override them.
+func startServer(t *testing.T, database string, extra ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{db: database, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		s.done <- run(ctx, []string{"rollcall", "serve", "-addr", "127.0.0.1:0", "-database", database, "-log-level", "warn"},
-			noEnv, nil, pw, s.stderr)
+		args := append([]string{"rollcall", "serve", "-addr", "127.0.0.1:0", "-database", database, "-log-level", "warn"}, extra...)
+		s.done <- run(ctx, args, noEnv, nil, pw, s.stderr)
 		pw.Close()
 	}()
 	s.await(t, pr)
@@ -309,6 +310,49 @@ func TestServe_Operability(t *testing.T) {
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// Ensure every log record of a request names its request id once: a JSON object with a key
+// twice is one that strict log consumers reject or read either way.
+func TestServe_LogRecordsNameTheRequestOnce(t *testing.T) {
+	s := startServer(t, sqliteDB(t), "-log-level", "debug")
+	for _, path := range []string{"/api/v1/me", "/scim/v2/Users/nope"} {
+		req, _ := http.NewRequest("GET", s.baseURL+path, nil)
+		req.SetBasicAuth("nobody@example.com", "wrong password")
+		req.Header.Set("X-Request-Id", "trace-"+strings.ReplaceAll(path, "/", "-"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET %s = %d, want 401", path, resp.StatusCode)
+		}
+	}
+	s.stop(t)
+	seen := map[string]int{}
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		if !strings.Contains(line, `"trace-`) {
+			continue
+		}
+		if n := strings.Count(line, `"request_id":`); n != 1 {
+			t.Errorf("a log record names its request id %d times: %s", n, line)
+		}
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a log record is not JSON: %v: %s", err, line)
+		}
+		seen[rec.Msg]++
+	}
+	// The refused sign-in is logged by the admin API itself, the request by the server.
+	for _, msg := range []string{"admin request refused", "http request"} {
+		if seen[msg] == 0 {
+			t.Errorf("no %q record with the request's id; records: %v", msg, seen)
 		}
 	}
 }

@@ -36,7 +36,8 @@ type Config struct {
 	Catalog rbac.Catalog
 	// Now returns the time; tests set it.
 	Now func() time.Time
-	// RequestID returns the id of the request in ctx, recorded in audit events and logs.
+	// RequestID returns the id of the request in ctx, recorded in audit events (log records
+	// get it from the server's log handler, which reads ctx).
 	RequestID func(ctx context.Context) string
 	// TokenTTL is how long an API token from POST /auth/token lives (default 1h).
 	TokenTTL time.Duration

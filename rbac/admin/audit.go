@@ -182,7 +182,7 @@ func (h *Handler) handleExportAudit(w http.ResponseWriter, r *http.Request) erro
 		}
 		// The status is sent: the only honest way left to say the export is incomplete is to
 		// cut the response short.
-		h.log.ErrorContext(ctx, "audit export failed", "err", err, "events_written", n, "request_id", h.cfg.RequestID(ctx))
+		h.log.ErrorContext(ctx, "audit export failed", "err", err, "events_written", n)
 		panic(http.ErrAbortHandler)
 	}
 	if !started {
@@ -190,7 +190,7 @@ func (h *Handler) handleExportAudit(w http.ResponseWriter, r *http.Request) erro
 	}
 	cw.Flush()
 	if err := bw.Flush(); err != nil {
-		h.log.WarnContext(ctx, "audit export cut short", "err", err, "request_id", h.cfg.RequestID(ctx))
+		h.log.WarnContext(ctx, "audit export cut short", "err", err)
 	}
 	return nil
 }

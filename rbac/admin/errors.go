@@ -185,8 +185,8 @@ type errorBody struct {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	ctx := r.Context()
-	attrs := []any{"status", e.Status, "rule", e.Rule, "message", e.Message, "method", r.Method, "path", r.URL.Path,
-		"request_id", h.cfg.RequestID(ctx)}
+	// The request id comes with ctx: the server's log handler adds it to every record.
+	attrs := []any{"status", e.Status, "rule", e.Rule, "message", e.Message, "method", r.Method, "path", r.URL.Path}
 	if e.cause != nil {
 		attrs = append(attrs, "err", e.cause)
 	}
