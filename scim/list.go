@@ -288,7 +288,7 @@ func decodeCursor(s, hash string) (*storage.Position, *Error) {
 		return nil, invalid
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Hash != hash || c.Pos.Seq <= 0 {
+	if err := json.Unmarshal(b, &c); err != nil || c.Hash != hash || c.Pos.Seq <= 0 || !storage.ValidText(c.Pos.String) {
 		return nil, invalid
 	}
 	return &c.Pos, nil

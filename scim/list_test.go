@@ -2,6 +2,8 @@ package scim
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -93,6 +95,22 @@ func TestListing(t *testing.T) {
 	r = e.do("GET", "/Users?count=3&sortBy=title&cursor="+url.QueryEscape(cursor), nil)
 	if r.status != 400 || r.body["scimType"] != typeInvalidCursor {
 		t.Errorf("cursor reused with another sortBy: %d %s", r.status, r.raw)
+	}
+	// A cursor of this query whose position was altered to hold text no store keeps is
+	// refused as a cursor, not passed to the database (PostgreSQL refuses NUL with an error).
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forged map[string]any
+	if err := json.Unmarshal(raw, &forged); err != nil {
+		t.Fatal(err)
+	}
+	forged["p"].(map[string]any)["s"] = "a\x00b"
+	raw, _ = json.Marshal(forged)
+	r = e.do("GET", "/Users?count=3&sortBy=userName&cursor="+base64.RawURLEncoding.EncodeToString(raw), nil)
+	if r.status != 400 || r.body["scimType"] != typeInvalidCursor {
+		t.Errorf("cursor holding NUL: %d %s", r.status, r.raw)
 	}
 	// .search takes the same parameters from its body.
 	r = e.do("POST", "/Users/.search", map[string]any{"schemas": []string{searchURN}, "filter": `userName sw "user"`,

@@ -719,6 +719,36 @@ func testSortedKeysetPaging(t *testing.T, s storage.Store) {
 			t.Errorf("by the primary email, desc=%v: %v, want %v", desc, seen, want)
 		}
 	}
+
+	// By a boolean and by a time: a position keeps each as its column's type (PostgreSQL
+	// will not compare a boolean column with an integer).
+	h := setup(t, s, "initech")
+	var bs []storage.User
+	for i, n := range []string{"b0", "b1", "b2", "b3", "b4"} {
+		u := h.user(n)
+		u.Active = i%2 == 0
+		u.CreatedAt = now.Add(-time.Duration(i) * time.Second) // the later made, the earlier dated
+		bs = append(bs, u)
+	}
+	createUsers(t, s, bs...)
+	for _, desc := range []bool{false, true} {
+		seen := keysetAll(t, s, h.scope, storage.Query{Limit: 2, SortBy: storage.FieldActive, Descending: desc})
+		want := []string{"b1", "b3", "b0", "b2", "b4"} // false before true, then in creation order
+		if desc {
+			want = []string{"b4", "b2", "b0", "b3", "b1"}
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("by active, desc=%v: %v, want %v", desc, seen, want)
+		}
+		seen = keysetAll(t, s, h.scope, storage.Query{Limit: 2, SortBy: storage.FieldCreated, Descending: desc})
+		want = []string{"b4", "b3", "b2", "b1", "b0"}
+		if desc {
+			want = []string{"b0", "b1", "b2", "b3", "b4"}
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("by created, desc=%v: %v, want %v", desc, seen, want)
+		}
+	}
 }
 
 func testGroupNameUnique(t *testing.T, s storage.Store) {

@@ -273,8 +273,15 @@ func (l *listing) statement(b *builder, columns string) (*column, error) {
 			// Absent values sort last in both directions, so only absent ones can follow.
 			b.w("(", sortExpr, " IS NULL AND ", seq, " ", seqCmp, " ", b.arg(a.Seq), ")")
 		default:
-			var v any = a.String
-			if sortCol.kind != kString {
+			// The value goes back as its column's type: PostgreSQL compares no boolean
+			// with an integer.
+			var v any
+			switch sortCol.kind {
+			case kString:
+				v = a.String
+			case kBool:
+				v = a.Int != 0
+			default:
 				v = a.Int
 			}
 			p := b.arg(v)
