@@ -36,6 +36,12 @@ var userFilterSeeds = []string{
 	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m1"`, `costCenter pr`,
 	`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "z"`,
 	`meta.created gt "2026-03-04T05:06:08Z"`, `meta.lastModified le "2026-03-04T05:06:09Z"`, `meta.created ge "2026-03-04T05:06:07.5Z"`,
+	`meta.created eq "2026-03-04T05:06:09Z"`, `meta.created eq "2026-03-04T05:06:09.5Z"`, `meta.created ne "2026-03-04T05:06:09Z"`,
+	`meta.created ne "2026-03-04T05:06:09.5Z"`, `meta.created lt "2026-03-04T05:06:10Z"`, `meta.created lt "2026-03-04T05:06:09.9Z"`,
+	`meta.created le "2026-03-04T05:06:09Z"`, `meta.created le "2026-03-04T05:06:09.1Z"`, `meta.created gt "2026-03-04T05:06:09Z"`,
+	`meta.created gt "2026-03-04T05:06:09.1Z"`, `meta.created ge "2026-03-04T05:06:12Z"`, `meta.lastModified eq "2026-03-04T05:06:12Z"`,
+	`meta.created gt "2026-03-04T07:06:09+02:00"`, `meta.resourceType sw "u"`, `meta.resourceType co "SER"`, `meta.resourceType ew "x"`,
+	`meta.resourceType gt "T"`, `meta.resourceType ne "group"`, `meta.resourceType pr`,
 	`meta.resourceType eq "User"`, `groups.value pr`, `groups[display eq "admins"]`, `groups.display co "ADM"`,
 	`userName eq "bjensen" or userName eq "z" and active eq true`, `(userName eq "bjensen" or userName eq "z") and active eq false`,
 	`not(not(userName eq "z"))`, `userName eq jsmith`, `title eq null`, `title ne null`, `x eq "y"`, `userName gt true`,
@@ -59,7 +65,9 @@ type filterEnv struct {
 func newFilterEnv(t testing.TB) *filterEnv {
 	clock := testNow
 	e := &filterEnv{env: newEnv(t, func(c *Config) {
-		c.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+		// A second and a quarter apart: times are stored to the microsecond and shown to
+		// the second, and filters compare what is shown.
+		c.Now = func() time.Time { clock = clock.Add(1250 * time.Millisecond); return clock }
 	})}
 	bodies := []map[string]any{
 		user("bjensen", "externalId", "ext-1", "name", map[string]any{"givenName": "Barbara", "familyName": "Jensen"},
@@ -120,7 +128,8 @@ func (e *filterEnv) addCommon(d map[string]any, s stored, typ string) {
 	if s.externalID != "" {
 		d["externalId"] = s.externalID
 	}
-	d["meta"] = map[string]any{"resourceType": typ, "created": s.created.Format(time.RFC3339Nano), "lastModified": s.updated.Format(time.RFC3339Nano)}
+	// As rendered: to the second.
+	d["meta"] = map[string]any{"resourceType": typ, "created": s.created.Format(time.RFC3339), "lastModified": s.updated.Format(time.RFC3339)}
 }
 
 // check compares the database's answer to a filter with the evaluator's; it returns false

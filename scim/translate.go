@@ -213,10 +213,16 @@ func (t translator) compare(e *filter.AttributeExpression) (storage.Filter, *Err
 	key := a.path()
 	switch key {
 	case "meta.resourcetype":
-		s, _ := e.CompareValue.(string)
-		match := e.Operator == filter.PR || (e.Operator == filter.EQ && strings.EqualFold(s, t.rs.name)) ||
-			(e.Operator == filter.NE && !strings.EqualFold(s, t.rs.name))
-		return storage.Const(match), nil
+		// Every resource of an endpoint has its type: the comparison is the same for all.
+		// resourceType is caseExact (RFC 7643 §3.1).
+		if e.Operator == filter.PR {
+			return storage.Const(true), nil
+		}
+		s, ok := e.CompareValue.(string)
+		if !ok {
+			return storage.Const(e.Operator == filter.NE), nil
+		}
+		return storage.Const(compareText(t.rs.name, storage.Op(strings.ToLower(string(e.Operator))), s)), nil
 	case entLower + "manager":
 		key = entLower + "manager.value"
 		sub, _ := a.sub("value")
@@ -275,7 +281,7 @@ func (t translator) leaf(a *attr, f storage.Field, e *filter.AttributeExpression
 		if op == storage.OpCo || op == storage.OpSw || op == storage.OpEw {
 			return nil, invalidFilter("%s is a dateTime: co, sw and ew do not apply.", a.key)
 		}
-		return storage.Compare{Field: f, Op: op, Value: tm}, nil
+		return shownSecond(f, op, tm), nil
 	}
 	var s string
 	switch v := e.CompareValue.(type) {
@@ -306,4 +312,61 @@ func (t translator) leaf(a *attr, f storage.Field, e *filter.AttributeExpression
 		return storage.Const(false), nil
 	}
 	return storage.Compare{Field: f, Op: op, Value: s, Fold: !a.def.CaseExact()}, nil
+}
+
+// compareText applies a string comparison operator to two texts (already folded when the
+// attribute is not caseExact), as the database compares them.
+func compareText(have string, op storage.Op, want string) bool {
+	switch op {
+	case storage.OpEq:
+		return have == want
+	case storage.OpNe:
+		return have != want
+	case storage.OpCo:
+		return strings.Contains(have, want)
+	case storage.OpSw:
+		return strings.HasPrefix(have, want)
+	case storage.OpEw:
+		return strings.HasSuffix(have, want)
+	case storage.OpGt:
+		return have > want
+	case storage.OpGe:
+		return have >= want
+	case storage.OpLt:
+		return have < want
+	case storage.OpLe:
+		return have <= want
+	}
+	return false
+}
+
+// shownSecond compares a stored time as it is shown: meta.created and meta.lastModified are
+// rendered to the second, and stored to the microsecond. A filter compares the value a client
+// sees, so "eq" the shown time matches every instant of that second, and "gt" it starts at
+// the next one. Each comparison becomes bounds on the stored instant; a value with a fraction
+// of a second lies between two shown values.
+func shownSecond(f storage.Field, op storage.Op, v time.Time) storage.Filter {
+	second := v.Truncate(time.Second)
+	next := second.Add(time.Second) // the first instant shown after v's second
+	whole := second.Equal(v)
+	at := func(op storage.Op, t time.Time) storage.Filter { return storage.Compare{Field: f, Op: op, Value: t} }
+	during := storage.And{Left: at(storage.OpGe, second), Right: at(storage.OpLt, next)}
+	switch {
+	case op == storage.OpEq && whole:
+		return during
+	case op == storage.OpEq:
+		return storage.Const(false)
+	case op == storage.OpNe && whole:
+		return storage.Not{Filter: during}
+	case op == storage.OpNe:
+		return storage.Const(true)
+	case op == storage.OpGt, op == storage.OpGe && !whole:
+		return at(storage.OpGe, next)
+	case op == storage.OpGe:
+		return at(storage.OpGe, second)
+	case op == storage.OpLt && whole:
+		return at(storage.OpLt, second)
+	default: // lt with a fraction, le
+		return at(storage.OpLt, next)
+	}
 }
