@@ -185,10 +185,16 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 // applyMap applies a path-less add or replace: each key an attribute, a dotted
 // ("name.givenName") or URN-qualified one, an extension container, or a path with a value
 // filter ("emails[type eq \"work\"].value"), which applies as that path would. Unknown and
-// read-only attributes are ignored, as on POST.
+// read-only attributes are ignored, as on POST. An attribute named twice (as "name" and
+// "name.givenName", or in its extension's container and by its URN) is refused: which one
+// wins would otherwise depend on the order a map is walked in.
 func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
-	// Filtered keys apply after the plain ones, in a fixed order: a value holding both
-	// "emails" and "emails[type eq \"work\"].value" means the same on every request.
+	type entry struct {
+		a   *attr
+		key string // as sent, for messages
+		v   any
+	}
+	var plain []entry
 	var filtered []string
 	for k, v := range values {
 		lk := strings.ToLower(k)
@@ -215,9 +221,7 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 				if !ok || a.readOnly {
 					continue
 				}
-				if err := dp.set(op, a, iv); err != nil {
-					return err
-				}
+				plain = append(plain, entry{a, k + ":" + ik, iv})
 			}
 			continue
 		}
@@ -225,10 +229,41 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		if !ok || a.readOnly || (a.parent != nil && a.parent.readOnly) || dp.skip[strings.ToLower(a.key)] {
 			continue
 		}
-		if err := dp.set(op, a, v); err != nil {
+		plain = append(plain, entry{a, k, v})
+	}
+	named := make(map[string]string, len(plain)) // attribute path → the key that named it
+	for _, e := range plain {
+		paths := []string{e.a.path()}
+		if e.a.parent != nil {
+			paths = append(paths, e.a.parent.path())
+		}
+		for _, p := range paths {
+			if other, ok := named[p]; ok {
+				return badRequest(typeInvalidValue, "The value names %s twice (as %q and %q); name each attribute once.",
+					p, clip(other), clip(e.key))
+			}
+		}
+		named[e.a.path()] = e.key
+	}
+	for _, e := range plain { // a sub-attribute named after its parent
+		if e.a.parent != nil {
+			continue
+		}
+		for p, k := range named {
+			if strings.HasPrefix(p, e.a.path()+".") {
+				return badRequest(typeInvalidValue, "The value names %s twice (as %q and %q); name each attribute once.",
+					p, clip(e.key), clip(k))
+			}
+		}
+	}
+	slices.SortFunc(plain, func(x, y entry) int { return strings.Compare(x.a.path(), y.a.path()) })
+	for _, e := range plain {
+		if err := dp.set(op, e.a, e.v); err != nil {
 			return err
 		}
 	}
+	// Filtered keys apply after the plain ones, in a fixed order: a value holding both
+	// "emails" and "emails[type eq \"work\"].value" means the same on every request.
 	slices.Sort(filtered)
 	for _, k := range filtered {
 		if err := dp.applyPathKey(op, k, values[k]); err != nil {

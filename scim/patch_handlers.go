@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/rollcall/rollcall/rbac"
@@ -237,7 +238,20 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 		if !ok {
 			return false, nil
 		}
-		if members, ok := lookupFold(values, "members"); ok && op.op != "remove" {
+		// "members", in any case or qualified by the Group schema's URN (RFC 7644 §3.10).
+		var members any
+		var keys []string
+		for k, v := range values {
+			if a, ok := groupsSchema.lookupKey(k); ok && a.parent == nil && strings.EqualFold(a.key, "members") {
+				members, keys = v, append(keys, k)
+			}
+		}
+		switch {
+		case len(keys) > 1:
+			slices.Sort(keys)
+			return true, badRequest(typeInvalidValue, "The value names members twice (as %q and %q); name each attribute once.",
+				clip(keys[0]), clip(keys[1]))
+		case len(keys) == 1 && op.op != "remove":
 			if err := mp.set(op.op, members); err != nil {
 				return true, err
 			}

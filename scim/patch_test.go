@@ -238,6 +238,10 @@ func TestPatchGroup_Members(t *testing.T) {
 		{"unknown ids do not lose the others", []map[string]any{op("add", "members", []map[string]any{{"value": "ghost"}, {"value": ids[5]}})}, ids[3:6]},
 		{"replace sets exactly", []map[string]any{op("replace", "members", []map[string]any{{"value": ids[0]}, {"value": ids[5]}})}, []string{ids[0], ids[5]}},
 		{"path-less add with members", []map[string]any{op("add", "", map[string]any{"members": []map[string]any{{"value": ids[1]}}})}, []string{ids[0], ids[1], ids[5]}},
+		{"path-less add with members qualified by the schema URN", []map[string]any{op("add", "", map[string]any{
+			groupURN + ":members": []map[string]any{{"value": ids[2]}}})}, []string{ids[0], ids[1], ids[2], ids[5]}},
+		{"path-less replace with URN-qualified members", []map[string]any{op("replace", "", map[string]any{
+			strings.ToUpper(groupURN) + ":Members": []map[string]any{{"value": ids[1]}, {"value": ids[5]}}})}, []string{ids[1], ids[5]}},
 		{"replace with [] empties", []map[string]any{op("replace", "members", []any{})}, nil},
 		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},
 	}
@@ -303,6 +307,46 @@ func TestPatchPathlessOrder(t *testing.T) {
 		if r.status != http.StatusOK || len(ms) != 1 || ms[0].(map[string]any)["value"] != "b@example.com" {
 			t.Fatalf("try %d: %d %s", i, r.status, r.raw)
 		}
+	}
+}
+
+// Ensure a path-less value that names one attribute twice, in two of its forms, is refused
+// and changes nothing: which form won would depend on the order a map is walked in.
+func TestPatchPathlessNamedTwice(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("twice", "name", map[string]any{"givenName": "Before"}))
+	uid := e.mustCreate("/Users", user("member"))
+	gid := e.mustCreate("/Groups", group("Twice"))
+	for _, tc := range []struct {
+		path  string
+		value map[string]any
+	}{
+		{"/Users/" + id, map[string]any{"name": map[string]any{"givenName": "A"}, "name.givenName": "B"}},
+		{"/Users/" + id, map[string]any{"name.givenName": "A", "NAME.GIVENNAME": "B"}},
+		{"/Users/" + id, map[string]any{"displayName": "A", userURN + ":displayName": "B"}},
+		{"/Users/" + id, map[string]any{enterpriseURN: map[string]any{"department": "A"}, enterpriseURN + ":department": "B"}},
+		{"/Users/" + id, map[string]any{"emails": []map[string]any{{"value": "a@example.com"}}, "emails.type": "home"}},
+		{"/Groups/" + gid, map[string]any{"members": []map[string]any{{"value": uid}}, groupURN + ":members": []any{}}},
+		{"/Groups/" + gid, map[string]any{"displayName": "A", groupURN + ":displayName": "B"}},
+	} {
+		r := e.do("PATCH", tc.path, patch(op("replace", "", tc.value)))
+		if r.status != http.StatusBadRequest || r.body["scimType"] != typeInvalidValue {
+			t.Errorf("%v: %d %s, want 400 invalidValue", tc.value, r.status, r.raw)
+		}
+	}
+	r := e.do("GET", "/Users/"+id, nil)
+	if name, _ := r.body["name"].(map[string]any); name["givenName"] != "Before" || r.body["displayName"] != nil || r.body["emails"] != nil {
+		t.Errorf("a refused PATCH changed the user: %s", r.raw)
+	}
+	if got := e.members(gid); got != nil {
+		t.Errorf("a refused PATCH changed the members: %v", got)
+	}
+	// One form per attribute is fine, whatever the mix of forms.
+	r = e.do("PATCH", "/Users/"+id, patch(op("replace", "", map[string]any{
+		"name.givenName": "G", "name.familyName": "F", enterpriseURN + ":department": "D", userURN + ":title": "T"})))
+	ext, _ := r.body[enterpriseURN].(map[string]any)
+	if r.status != http.StatusOK || r.body["title"] != "T" || ext["department"] != "D" { // okta: 200 with the user
+		t.Fatalf("one form each: %d %s", r.status, r.raw)
 	}
 }
 
