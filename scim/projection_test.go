@@ -251,6 +251,30 @@ func FuzzAttributes(f *testing.F) {
 }
 
 // Ensure client text quoted in an error is cut short at a character boundary.
+// Ensure a user PUT answers with the projection asked for, as every other write does, and
+// that a malformed one is refused before anything is written.
+func TestPutUserProjection(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("put.projection", "title", "Before"))
+	body := user("put.projection", "title", "T", "emails", []map[string]any{{"value": "b@example.com"}})
+	r := e.do("PUT", "/Users/"+id+"?excludedAttributes=emails,title", body)
+	if r.status != http.StatusOK || r.body["emails"] != nil || r.body["title"] != nil || r.body["userName"] != "put.projection" ||
+		r.header.Get("ETag") != `W/"2"` {
+		t.Errorf("PUT with excludedAttributes: %d %s", r.status, r.raw)
+	}
+	r = e.do("PUT", "/Users/"+id+"?attributes=userName", body)
+	if r.status != http.StatusOK || len(r.body) != 3 || r.body["id"] != id || r.body["userName"] != "put.projection" {
+		t.Errorf("PUT with attributes=userName: %d %s", r.status, r.raw)
+	}
+	r = e.do("PUT", "/Users/"+id+"?attributes=(title)", user("put.projection", "title", "After"))
+	if r.status != http.StatusBadRequest || r.body["scimType"] != typeInvalidValue {
+		t.Errorf("PUT with a malformed attributes list: %d %s", r.status, r.raw)
+	}
+	if r := e.do("GET", "/Users/"+id, nil); r.body["title"] != "T" || r.header.Get("ETag") != `W/"3"` {
+		t.Errorf("after a refused PUT the user is %s (ETag %s)", r.raw, r.header.Get("ETag"))
+	}
+}
+
 func TestClip(t *testing.T) {
 	for _, s := range []string{"short", strings.Repeat("é", 100), strings.Repeat("x", 119) + "日本語"} {
 		got := clip(s)
