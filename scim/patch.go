@@ -614,6 +614,13 @@ func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map
 	if externalID != "" {
 		in["externalId"] = externalID
 	}
+	// Each operation's value is bounded as a POST's is, and so is what they add up to: a
+	// resource a client reads back must be one it can PUT.
+	for k, v := range in {
+		if list, ok := v.([]any); ok && len(list) > maxElements {
+			return nil, badRequest(typeInvalidValue, "%s: at most %d values are allowed.", k, maxElements)
+		}
+	}
 	out, serr := rs.validate(in)
 	if serr != nil {
 		return nil, serr

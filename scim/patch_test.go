@@ -350,6 +350,36 @@ func TestPatchPathlessNamedTwice(t *testing.T) {
 	}
 }
 
+// Ensure the bound on a multi-valued attribute holds for what a PATCH's operations add up
+// to, not only for each operation's value: a user read back must be one a client can PUT.
+func TestPatchUserValueBound(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/Users", user("bounded"))
+	emails := func(from, n int) []map[string]any {
+		var out []map[string]any
+		for i := range n {
+			out = append(out, map[string]any{"value": fmt.Sprintf("e%d@example.com", from+i)})
+		}
+		return out
+	}
+	r := e.do("PATCH", "/Users/"+id, patch(op("add", "emails", emails(0, maxElements)), op("add", "emails", emails(maxElements, 1))))
+	if r.status != http.StatusBadRequest || r.body["scimType"] != typeInvalidValue {
+		t.Errorf("a PATCH adding up to %d emails: %d %s", maxElements+1, r.status, r.raw)
+	}
+	if r := e.do("GET", "/Users/"+id, nil); r.body["emails"] != nil {
+		t.Errorf("a refused PATCH added emails: %s", r.raw)
+	}
+	r = e.do("PATCH", "/Users/"+id, patch(op("add", "emails", emails(0, maxElements))))
+	if r.status != http.StatusOK {
+		t.Fatalf("a PATCH to exactly %d emails: %d %s", maxElements, r.status, r.raw)
+	}
+	got := e.do("GET", "/Users/"+id, nil)
+	delete(got.body, "meta")
+	if r := e.do("PUT", "/Users/"+id, got.body); r.status != http.StatusOK {
+		t.Errorf("PUT of the user as read: %d %s", r.status, r.raw)
+	}
+}
+
 // Ensure a push naming many unknown members logs a bounded line: how many, and a few of
 // them cut short, while its audit event keeps them all.
 func TestPatchGroup_UnknownMembersLogBounded(t *testing.T) {
