@@ -209,7 +209,7 @@ func (h *Handler) replaceGroup(r *http.Request, id string, attrs scim.ResourceAt
 		if err != nil {
 			return err
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		rec = old
@@ -256,7 +256,7 @@ func (g groups) Delete(r *http.Request, id string) error {
 		if err != nil {
 			return err
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		if err := tx.DeleteGroup(ctx, p.scope(), id); err != nil {

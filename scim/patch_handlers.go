@@ -42,7 +42,7 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		doc := map[string]any{}
@@ -123,7 +123,7 @@ func (h *Handler) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		doc := map[string]any{}

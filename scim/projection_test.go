@@ -314,4 +314,9 @@ func TestConditionalGet(t *testing.T) {
 	if r.status != http.StatusOK || len(members) != 1 || members[0].(map[string]any)["display"] != "After" {
 		t.Errorf("group with members after a member's rename, same version: %d %s, want 200 with the new name", r.status, r.raw)
 	}
+	// On a write, If-None-Match naming another version lets it through (a matching one is
+	// 412: see TestBadInput).
+	if r := e.do("PATCH", "/Groups/"+gid, patch(op("replace", "displayName", "Renamed")), "If-None-Match", `W/"7"`); r.status != http.StatusNoContent {
+		t.Errorf("group PATCH with If-None-Match of another version: %d %s, want 204", r.status, r.raw)
+	}
 }

@@ -20,17 +20,18 @@ import (
 // etag is the weak entity tag of a resource version (RFC 7644 §3.14).
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
-// checkIfMatch enforces an If-Match header against the current version: 412 when no listed
-// tag matches. Weak comparison, as RFC 7232 allows for If-Match on SCIM's weak tags.
-func checkIfMatch(r *http.Request, version int64) *Error {
-	h := r.Header.Get("If-Match")
-	if h == "" {
-		return nil
+// checkPreconditions enforces a write's If-Match and If-None-Match headers against the
+// resource's current version (RFC 7232 §3.1-3.2, which RFC 7644 §3.14 builds on): 412 when
+// If-Match lists no tag that matches, or when If-None-Match lists one that does or is "*"
+// (the resource exists). Weak comparison, as RFC 7232 allows on SCIM's weak tags.
+func checkPreconditions(r *http.Request, version int64) *Error {
+	if h := r.Header.Get("If-Match"); h != "" && !matchesETag(h, version) {
+		return errorf(http.StatusPreconditionFailed, "", "The resource has changed: If-Match %s does not match its version %s.", h, etag(version))
 	}
-	if matchesETag(h, version) {
-		return nil
+	if h := r.Header.Get("If-None-Match"); h != "" && matchesETag(h, version) {
+		return errorf(http.StatusPreconditionFailed, "", "If-None-Match %s matches the resource's version %s: the resource exists as it is.", h, etag(version))
 	}
-	return errorf(http.StatusPreconditionFailed, "", "The resource has changed: If-Match %s does not match its version %s.", h, etag(version))
+	return nil
 }
 
 // matchesETag reports whether a comma-separated list of entity tags (or "*") includes the

@@ -162,7 +162,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		rec = old
@@ -199,7 +199,7 @@ func (u users) Delete(r *http.Request, id string) error {
 		if err != nil {
 			return notFoundAs(err, usersSchema, id)
 		}
-		if e := checkIfMatch(r, old.Version); e != nil {
+		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
 		if err := tx.DeleteUser(ctx, p.scope(), id); err != nil {
