@@ -203,14 +203,14 @@ func (h *Handler) parseListing(rs *resourceSchema, lp listParams) (*listing, *Er
 	}
 	l.q.Limit = h.cfg.PageSize
 	if lp.count != "" {
-		n, cerr := strconv.Atoi(strings.TrimSpace(lp.count))
+		n, cerr := pagingInt(lp.count)
 		if cerr != nil {
 			return nil, badRequest(typeInvalidValue, "count must be an integer.")
 		}
 		l.q.Limit = min(max(n, 0), h.cfg.MaxPageSize)
 	}
 	if lp.startIndex != "" {
-		n, serr := strconv.Atoi(strings.TrimSpace(lp.startIndex))
+		n, serr := pagingInt(lp.startIndex)
 		if serr != nil {
 			return nil, badRequest(typeInvalidValue, "startIndex must be an integer.")
 		}
@@ -263,6 +263,16 @@ func sortField(rs *resourceSchema, name string) (storage.Field, bool, bool) {
 		return "", false, false
 	}
 	return storage.PrimaryValue(s), !value.def.CaseExact(), true
+}
+
+// pagingInt reads count or startIndex. An integer too large for an int is still one: it
+// saturates (a count is then capped at the page size, a startIndex is past the end).
+func pagingInt(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if errors.Is(err, strconv.ErrRange) {
+		return n, nil // strconv gives the largest magnitude of the value's sign
+	}
+	return n, err
 }
 
 // queryHash ties a cursor to the query it pages through.

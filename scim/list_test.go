@@ -112,6 +112,16 @@ func TestListing(t *testing.T) {
 	if r.status != 400 || r.body["scimType"] != typeInvalidCursor {
 		t.Errorf("cursor holding NUL: %d %s", r.status, r.raw)
 	}
+	// An integer too large for an int is still an integer: count is capped, startIndex is
+	// past the end.
+	r = e.do("GET", "/Users?count=99999999999999999999", nil)
+	if r.status != 200 || len(r.body["Resources"].([]any)) != len(all)+1 {
+		t.Errorf("a huge count: %d %s", r.status, r.raw)
+	}
+	r = e.do("GET", "/Users?startIndex=99999999999999999999&count=2", nil)
+	if rs, _ := r.body["Resources"].([]any); r.status != 200 || len(rs) != 0 || r.body["totalResults"] != float64(len(all)+1) {
+		t.Errorf("a huge startIndex: %d %s", r.status, r.raw)
+	}
 	// .search takes the same parameters from its body.
 	r = e.do("POST", "/Users/.search", map[string]any{"schemas": []string{searchURN}, "filter": `userName sw "user"`,
 		"sortBy": "userName", "sortOrder": "descending", "count": 2, "attributes": []string{"userName"}})
