@@ -50,11 +50,11 @@ func (e *SyntaxError) Error() string {
 //
 // Beyond the RFC grammar it accepts the form attr[valFilter].sub op value,
 // which Microsoft's SCIM Validator sends, and returns it as the equivalent
-// attr[valFilter and sub op value]. It also accepts unquoted compare values
-// (userName eq bjensen): a bare token that is not true, false, null or a
-// JSON number is a string.
+// attr[valFilter and sub op value].
 //
-// Compare values are string (JSON escapes decoded), bool, nil, int for
+// Compare values must be JSON, as RFC 7644 Figure 1 says: a string in
+// double quotes, a number, true, false or null (the literals in any case,
+// like the other keywords). Compare values are string (JSON escapes decoded), bool, nil, int for
 // integers that fit in an int, json.Number for integers that do not (so they
 // keep every digit), and float64 for numbers with a fraction or exponent.
 // Attribute names and URIs are kept as written; operators are lower-cased.
@@ -201,7 +201,9 @@ func (p *parser) parseAnd() (filter.Expression, error) {
 }
 
 // keyword consumes white space and the logical keyword kw if they come next.
-// The keyword must be a whole word, followed by white space or "(".
+// The keyword must be a whole word, followed by white space or "(". What
+// precedes it is white space, ")" or "]": parseComparison refuses anything
+// else right after a value.
 func (p *parser) keyword(kw string) bool {
 	save := p.pos
 	p.skipSpace()
@@ -348,6 +350,12 @@ func (p *parser) parseComparison(ap filter.AttributePath) (filter.Expression, er
 	if err != nil {
 		return nil, err
 	}
+	// The grammar puts SP between a value and a following "and" or "or"; a
+	// parser that did not insist would read "x"and b pr as "x" and b pr,
+	// accepting a filter that other servers reject.
+	if !p.eof() && !isSpace(p.peek()) && p.peek() != ')' && p.peek() != ']' {
+		return nil, p.errorf("expected white space after the comparison value, found %s", p.near())
+	}
 	return &filter.AttributeExpression{AttributePath: ap, Operator: op, CompareValue: v}, nil
 }
 
@@ -381,17 +389,16 @@ func knownOperator(op filter.CompareOperator) bool {
 	return false
 }
 
-// parseValue parses a compare value: a JSON string, or a bare token that is
-// true, false, null, a JSON number, or else an unquoted string.
+// parseValue parses a compare value (compValue in RFC 7644 Figure 1): a
+// JSON string, number, true, false or null. Anything else is an error, not
+// a string: userName eq 'alice' taken as the string "'alice'" would quietly
+// match nothing, and an unquoted word is a client bug best reported early.
 func (p *parser) parseValue() (any, error) {
 	if p.peek() == '"' {
 		return p.parseString()
 	}
 	start := p.pos
 	for !p.eof() && !isSpace(p.s[p.pos]) && p.s[p.pos] != ')' && p.s[p.pos] != ']' {
-		if p.s[p.pos] < 0x20 {
-			return nil, p.errorf("control character in value")
-		}
 		p.pos++
 	}
 	tok := p.s[start:p.pos]
@@ -403,7 +410,8 @@ func (p *parser) parseValue() (any, error) {
 	case strings.EqualFold(tok, "null"):
 		return nil, nil
 	case !isJSONNumber(tok):
-		return tok, nil
+		p.pos = start
+		return nil, p.errorf("a comparison value must be a JSON string in double quotes, a number, true, false or null; found %s", quoteClip(tok))
 	}
 	if !strings.ContainsAny(tok, ".eE") {
 		if n, err := strconv.Atoi(tok); err == nil {
@@ -673,10 +681,19 @@ func (p *parser) near() string {
 		return "end of input"
 	}
 	rest := p.s[p.pos:]
+	if i := strings.IndexAny(rest[1:], " \t\n\r"); i >= 0 {
+		rest = rest[:1+i]
+	}
+	return quoteClip(rest)
+}
+
+// quoteClip quotes s for an error message, cut to its first 24 bytes or
+// the whole character that crosses that mark.
+func quoteClip(s string) string {
 	end := 0
-	for end < len(rest) && end < 24 && (end == 0 || !isSpace(rest[end])) {
-		_, size := utf8.DecodeRuneInString(rest[end:])
+	for end < len(s) && end < 24 {
+		_, size := utf8.DecodeRuneInString(s[end:])
 		end += size
 	}
-	return strconv.Quote(rest[:end])
+	return strconv.Quote(s[:end])
 }

@@ -425,9 +425,9 @@ func (r Resolver) compile(e *filter.AttributeExpression, outer *schema.CoreAttri
 	return t, nil
 }
 
-// integerText returns the digits of an integer compare value. Unquoted
-// values are strings except when they look like numbers, so a client that
-// sends externalId eq 12345 means the string "12345". Only integers are
+// integerText returns the digits of an integer compare value: a client
+// that sends externalId eq 12345 (IdP examples do) means the string
+// "12345". Only integers are
 // accepted: a float64 no longer knows how it was written ("1.50").
 func integerText(v any) (string, bool) {
 	switch v := v.(type) {
