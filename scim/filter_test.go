@@ -45,6 +45,8 @@ var userFilterSeeds = []string{
 	`meta.resourceType eq "User"`, `groups.value pr`, `groups[display eq "admins"]`, `groups.display co "ADM"`,
 	`userName eq "bjensen" or userName eq "z" and active eq true`, `(userName eq "bjensen" or userName eq "z") and active eq false`,
 	`not(not(userName eq "z"))`, `userName eq jsmith`, `title eq null`, `title ne null`, `x eq "y"`, `userName gt true`,
+	`name.familyName eq "ΣΩΚΡΆΤΗΣ"`, `displayName eq "σωκράτης grace"`, `displayName sw "σωκράτησ"`, `userName eq "οδος"`,
+	`nickName eq "STRASSE"`, `nickName co "ss"`,
 	`timezone eq "europe/paris"`, `locale sw "fr"`, `userType eq "EMPLOYEE"`, `profileUrl pr`,
 }
 
@@ -82,6 +84,7 @@ func newFilterEnv(t testing.TB) *filterEnv {
 			"timezone", "Europe/Paris"),
 		user("100%_user", "emails", []map[string]any{{"value": "x_y%z@example.com"}}, enterpriseURN, map[string]any{"costCenter": "CC-1"}),
 		user("z"),
+		user("ΟΔΟΣ", "name", map[string]any{"familyName": "Σωκράτης"}, "displayName", "ΣΩΚΡΆΤΗΣ grace", "nickName", "Straſse"),
 		user("Alice", "externalId", "ALICE", "title", "tour guide", "profileUrl", "https://example.com/alice",
 			"emails", []map[string]any{{"value": "alice@example.com", "type": "work", "primary": false}}),
 	}

@@ -88,7 +88,7 @@ type listing struct {
 }
 
 func resolverFor(rs *resourceSchema) expr.Resolver {
-	return expr.Resolver{Core: rs.core, Extensions: rs.extensions}
+	return expr.Resolver{Core: rs.core, Extensions: rs.extensions, Fold: storage.Fold}
 }
 
 // parseFilter parses, validates and translates a filter.

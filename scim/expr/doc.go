@@ -17,9 +17,9 @@
 // externalId, meta, schemas) and then each extension in order. Extension
 // attributes live in the document under the extension's URN key.
 //
-// Strings. Attributes that are not caseExact compare after strings.ToLower
-// on both sides (full Unicode lower-casing, not ASCII only and not a
-// database collation). Ordering (gt, ge, lt, le) of strings is by byte
+// Strings. Attributes that are not caseExact compare after Resolver.Fold
+// on both sides (strings.ToLower by default: full Unicode lower-casing, not
+// ASCII only and not a database collation). Ordering (gt, ge, lt, le) of strings is by byte
 // order of the UTF-8 strings after that folding, which is code point order
 // (COLLATE "C" in PostgreSQL). co, sw and ew are plain substring, prefix and
 // suffix tests: "co" with "" matches every present string.

@@ -210,7 +210,7 @@ func (t term) compare(v any) (c int, ok bool) {
 		return 0, false
 	}
 	if !t.leaf.CaseExact() {
-		s, want = strings.ToLower(s), strings.ToLower(want)
+		s, want = t.fold(s), t.fold(want)
 	}
 	holds := true
 	switch t.op {

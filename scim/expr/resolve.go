@@ -21,6 +21,17 @@ type Resolver struct {
 	// Extensions are the schema extensions of the resource type, such as
 	// schema.ExtensionEnterpriseUser().
 	Extensions []schema.Schema
+	// Fold is the case folding that compares values of attributes that are
+	// not caseExact, so that a store which folds otherwise can be matched
+	// exactly; nil is strings.ToLower.
+	Fold func(string) string
+}
+
+func (r Resolver) fold() func(string) string {
+	if r.Fold != nil {
+		return r.Fold
+	}
+	return strings.ToLower
 }
 
 // Resolved is an attribute path resolved against a Resolver's schemas.
@@ -356,6 +367,7 @@ type term struct {
 	implicit bool                 // leaf is the "value" sub-attribute the filter left out
 	op       filter.CompareOperator
 	value    any // nil, string, bool, time.Time, or a number (see compareNumbers)
+	fold     func(string) string
 }
 
 func (r Resolver) compile(e *filter.AttributeExpression, outer *schema.CoreAttribute) (term, error) {
@@ -363,7 +375,7 @@ func (r Resolver) compile(e *filter.AttributeExpression, outer *schema.CoreAttri
 	if err != nil {
 		return term{}, err
 	}
-	t := term{ref: rf, leaf: rf.Leaf(), op: filter.CompareOperator(strings.ToLower(string(e.Operator)))}
+	t := term{ref: rf, leaf: rf.Leaf(), op: filter.CompareOperator(strings.ToLower(string(e.Operator))), fold: r.fold()}
 	fail := func(format string, args ...any) (term, error) {
 		return term{}, &ValidationError{Attribute: rf.name, Msg: fmt.Sprintf(format, args...)}
 	}

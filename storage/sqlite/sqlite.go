@@ -56,15 +56,15 @@ var dialect = &sqlstore.Dialect{
 // The path ":memory:" gives a private in-memory database, for tests.
 func Open(ctx context.Context, path string) (*Store, error) {
 	d := &sqlite.Driver{}
-	// fold must agree with Go's strings.ToLower, which SQLite's ASCII-only lower() does not.
+	// fold is storage.Fold, which SQLite's ASCII-only lower() is not.
 	d.MustRegisterDeterministicScalarFunction("fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		switch v := args[0].(type) {
 		case nil:
 			return nil, nil
 		case string:
-			return strings.ToLower(v), nil
+			return storage.Fold(v), nil
 		case []byte:
-			return strings.ToLower(string(v)), nil
+			return storage.Fold(string(v)), nil
 		default:
 			return v, nil
 		}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"IndexPaging", testIndexPaging},
 		{"KeysetPaging", testKeysetPaging},
 		{"SortedKeysetPaging", testSortedKeysetPaging},
+		{"UnicodeFold", testUnicodeFold},
 		{"GroupNameUniquePerConnection", testGroupNameUnique},
 		{"Members", testMembers},
 		{"UsersWithGroups", testUsersWithGroups},
@@ -338,6 +339,34 @@ func sortedValues(vs []storage.Value) []string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Both backends fold as storage.Fold does: in the folded copies they store (userName
+// uniqueness) and in SQL's fold() of a column compared case-insensitively (a title).
+func testUnicodeFold(t *testing.T, s storage.Store) {
+	f := setup(t, s, "acme")
+	u := f.user("ΟΔΟΣ")
+	u.Profile.Title = "ΣΟΦΊΑ ſ"
+	createUsers(t, s, u)
+	for _, name := range []string{"οδος", "οδοσ"} {
+		err := s.Tx(t.Context(), func(tx storage.Tx) error { return tx.CreateUser(t.Context(), f.user(name)) })
+		var ce *storage.ConflictError
+		if !errors.As(err, &ce) || ce.Constraint != storage.UniqueUserName {
+			t.Errorf("userName %q beside %q: %v, want ConflictError(userName)", name, u.UserName, err)
+		}
+	}
+	for q, want := range map[string]bool{"σοφία s": true, "ΣΟΦΊΑ S": true, "σοφια s": false} {
+		page, err := s.Users(t.Context(), f.scope, storage.Query{Limit: 10,
+			Filter: storage.Compare{Field: storage.FieldTitle, Op: storage.OpEq, Value: storage.Fold(q), Fold: true}})
+		if err != nil || (len(page.Items) == 1) != want {
+			t.Errorf("title eq %q: %d users, %v; want a match %v", q, len(page.Items), err, want)
+		}
+	}
+	page, err := s.Users(t.Context(), f.scope, storage.Query{Limit: 10,
+		Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: storage.Fold("οδος"), Fold: true}})
+	if err != nil || len(page.Items) != 1 {
+		t.Errorf("userName eq \"οδος\": %d users, %v; want ΟΔΟΣ", len(page.Items), err)
+	}
+}
 
 func testUserNameUnique(t *testing.T, s storage.Store) {
 	f := setup(t, s, "acme")

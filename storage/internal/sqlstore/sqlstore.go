@@ -270,7 +270,7 @@ func (o optTime) Scan(v any) error {
 	return nil
 }
 
-func fold(s string) string { return strings.ToLower(s) }
+func fold(s string) string { return storage.Fold(s) }
 
 // ConstraintOf names the uniqueness rule a backend's violation message is about; s holds
 // the constraint or column names the database reported.
