@@ -21,7 +21,7 @@ import (
 func scimBaseURL(c config, getenv func(string) string) string {
 	base := c.BaseURL
 	if base == "" {
-		addr := envOr(getenv, "ROLLCALL_ADDR", "127.0.0.1:8080")
+		addr := envOr(getenv, "ROLLCALL_ADDR", defaultAddr)
 		if strings.HasPrefix(addr, ":") {
 			addr = "localhost" + addr
 		}
@@ -30,9 +30,13 @@ func scimBaseURL(c config, getenv func(string) string) string {
 	return base + scim.Prefix
 }
 
-// withStore opens the configured store for an operator command.
+// withStore opens the configured store for an operator command; unlike serve, it never
+// creates the database.
 func withStore(ctx context.Context, c *config, fn func(provisioner) error) error {
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := requireDatabase(c.Database); err != nil {
 		return err
 	}
 	catalog, err := loadCatalog(c.Catalog)
@@ -57,7 +61,7 @@ func runConnection(ctx context.Context, args []string, getenv func(string) strin
 	tenant := fs.String("tenant", "default", "the tenant's name (created if it does not exist)")
 	name := fs.String("name", "", "the connection's name, unique in the tenant (required)")
 	kind := fs.String("kind", string(storage.KindGeneric), "okta, entra or generic")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	k := storage.ConnectionKind(*kind)
@@ -80,9 +84,16 @@ func runConnection(ctx context.Context, args []string, getenv func(string) strin
 			// stdout is the JSON alone; a tenant made by a typo must not go unnoticed.
 			fmt.Fprintf(stderr, "rollcall: created tenant %q, which has no administrator yet (rollcall admin create --tenant %q --email …)\n", *tenant, *tenant)
 		}
-		return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL(c, getenv), Token: secret, TokenID: tk.ID,
-			TenantID: conn.TenantID, ConnectionID: conn.ID})
+		return printIssued(stdout, stderr, scimBaseURL(c, getenv), secret, tk, *tenant, conn)
 	})
+}
+
+// printIssued prints a new token: on stdout exactly the JSON an IdP's settings need, on
+// stderr the token's id, which the operator needs to revoke it later.
+func printIssued(stdout, stderr io.Writer, scimBaseURL, secret string, tk storage.Token, tenant string, conn storage.Connection) error {
+	fmt.Fprintf(stderr, "rollcall: token %s of connection %q in tenant %q (rollcall token list shows it; rollcall token revoke --id revokes it)\n",
+		tk.ID, conn.Name, tenant)
+	return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL, Token: secret})
 }
 
 // newAdministrator is what `rollcall admin create` prints.
@@ -103,7 +114,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	fs := newFlags("admin create", getenv, stderr, &c)
 	tenant := fs.String("tenant", "default", "the tenant's name")
 	email := fs.String("email", "", "the new administrator's email, free in the tenant (required)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -123,7 +134,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const use = "usage: rollcall token rotate|revoke|list --tenant T --connection N [--id TOKEN_ID]"
-	if len(args) == 0 {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "revoke" && args[0] != "list") {
 		fmt.Fprintln(stderr, use)
 		return errUsage
 	}
@@ -132,7 +143,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	tenant := fs.String("tenant", "default", "the tenant's name")
 	connName := fs.String("connection", "", "the connection's name (required)")
 	id := fs.String("id", "", "the token to revoke (revoke only)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *connName == "" {
@@ -156,8 +167,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 			if err != nil {
 				return err
 			}
-			return printJSON(stdout, issuedToken{SCIMBaseURL: scimBaseURL(c, getenv), Token: secret, TokenID: tk.ID,
-				TenantID: conn.TenantID, ConnectionID: conn.ID})
+			return printIssued(stdout, stderr, scimBaseURL(c, getenv), secret, tk, *tenant, conn)
 		case "revoke":
 			if *id == "" {
 				return fmt.Errorf("--id is required (see rollcall token list)")
@@ -169,7 +179,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 				return fmt.Errorf("revoke: %w (see rollcall token list)", err)
 			}
 			return printJSON(stdout, map[string]string{"revoked": *id})
-		case "list":
+		default: // list, the one left (checked above)
 			tokens, err := p.store.Tokens(ctx, conn.TenantID, conn.ID)
 			if err != nil {
 				return err
@@ -187,8 +197,6 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return printJSON(stdout, rows)
 		}
-		fmt.Fprintln(stderr, use)
-		return errUsage
 	})
 }
 
@@ -198,7 +206,7 @@ func runConformance(ctx context.Context, args []string, getenv func(string) stri
 	url := fs.String("url", getenv("SCIM_CONFORMANCE_URL"), "the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2 (env SCIM_CONFORMANCE_URL)")
 	token := fs.String("token", getenv("SCIM_CONFORMANCE_TOKEN"), "a bearer token (env SCIM_CONFORMANCE_TOKEN)")
 	other := fs.String("other-token", getenv("SCIM_CONFORMANCE_TOKEN2"), "a token of another connection of the same tenant, for ownership checks (env SCIM_CONFORMANCE_TOKEN2)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *url == "" || *token == "" {

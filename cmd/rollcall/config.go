@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,6 +30,13 @@ type config struct {
 	Catalog string
 }
 
+// The database and listen address used when neither a flag nor the environment names one.
+// The connection create command serve prints names the server's only where they differ.
+const (
+	defaultDatabase = "rollcall.db"
+	defaultAddr     = "127.0.0.1:8080"
+)
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v
@@ -40,13 +48,28 @@ func envOr(getenv func(string) string, key, def string) string {
 func newFlags(name string, getenv func(string) string, stderr io.Writer, c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("rollcall "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Database, "database", envOr(getenv, "ROLLCALL_DATABASE", "rollcall.db"),
+	fs.StringVar(&c.Database, "database", envOr(getenv, "ROLLCALL_DATABASE", defaultDatabase),
 		"an SQLite file path, or a postgres:// URL (env ROLLCALL_DATABASE)")
 	fs.StringVar(&c.BaseURL, "base-url", getenv("ROLLCALL_BASE_URL"),
 		"the URL clients reach this server at; default http://ADDR (env ROLLCALL_BASE_URL)")
 	fs.StringVar(&c.Catalog, "catalog", getenv("ROLLCALL_CATALOG"),
 		"a permission catalog file (JSON) adding the platform's application areas; default: the example areas (env ROLLCALL_CATALOG)")
 	return fs
+}
+
+// parseFlags parses a command's arguments. A bad flag is a usage error that the flag package
+// has printed, with the command's flags. So is a positional argument, which no command takes:
+// the flag package stops at it, so running the command anyway would also drop the flags after
+// it, doing something other than what the operator asked for.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q (%s -h lists its flags)\n", fs.Name(), fs.Arg(0), fs.Name())
+		return errUsage
+	}
+	return nil
 }
 
 // Validate checks the configuration.
@@ -70,6 +93,24 @@ func openStore(ctx context.Context, database string) (storage.Store, error) {
 		return postgres.Open(ctx, database, postgres.Options{})
 	}
 	return sqlite.Open(ctx, strings.TrimPrefix(database, "sqlite://"))
+}
+
+// requireDatabase refuses an SQLite file that does not exist. Only serve creates one: an
+// operator command run in another directory, or without --database, would otherwise make a
+// new, empty database and write a tenant, connection or token into it that no server reads.
+func requireDatabase(database string) error {
+	if isPostgres(database) {
+		return nil
+	}
+	path := strings.TrimPrefix(database, "sqlite://")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil // any other failure is sqlite.Open's to report
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf("no database at %s: rollcall serve creates it; pass --database (or set ROLLCALL_DATABASE) "+
+		"naming the server's database", redactDSN(path))
 }
 
 // secretBox is the Box that seals OIDC client secrets: from the key itself (ROLLCALL_SECRET_KEY),

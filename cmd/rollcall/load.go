@@ -20,6 +20,9 @@ import (
 // connection the token belongs to, and measures the bare PostgreSQL baseline there.
 func runLoad(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := load.ParseArgs(args, getenv, stderr)
+	if errors.Is(err, load.ErrUsage) {
+		return errUsage // printed already
+	}
 	if err != nil {
 		return err
 	}

@@ -22,17 +22,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	switch {
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "rollcall:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Stderr))
 }
 
 // errUsage is returned after a usage message has been printed.
 var errUsage = errors.New("usage")
+
+// exitCode is the status the program exits with after run returned err, which it reports on
+// stderr unless it is a usage error: their commands (or the flag package) have printed those
+// already, and an operator should read each message once. Usage errors exit 2, the rest 1.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		return 2
+	}
+	fmt.Fprintln(stderr, "rollcall:", err)
+	return 1
+}
 
 const usage = `Rollcall: SCIM provisioning, IdP group mapping and roles for every tenant.
 

@@ -28,6 +28,7 @@ type server struct {
 	baseURL string // http://127.0.0.1:PORT
 	token   string // the first connection's SCIM token ("" when the tenant already existed)
 	adminPW string // the bootstrap administrator's generated password ("" when not created)
+	hint    string // the connection create command printed at first start
 	db      string
 	stderr  *syncBuffer
 	cancel  context.CancelFunc
@@ -57,6 +58,7 @@ var (
 	tokenLine   = regexp.MustCompile(`SCIM bearer token \(shown once, stored hashed\): (\S+)`)
 	adminLine   = regexp.MustCompile(`Administrator password \(shown once, stored hashed\): (\S+)`)
 	servingLine = regexp.MustCompile(`Rollcall is serving (\S+) `)
+	hintLine    = regexp.MustCompile(`^More connections: (.+)$`)
 )
 
 func noEnv(string) string { return "" }
@@ -126,6 +128,9 @@ func (s *server) await(t *testing.T, out io.Reader) {
 			if m := adminLine.FindStringSubmatch(l); m != nil {
 				s.adminPW = m[1]
 			}
+			if m := hintLine.FindStringSubmatch(l); m != nil {
+				s.hint = m[1]
+			}
 			if m := servingLine.FindStringSubmatch(l); m != nil {
 				s.baseURL = m[1]
 			}
@@ -157,11 +162,7 @@ func TestMain(m *testing.M) {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		err := run(ctx, append([]string{"rollcall"}, strings.Split(args, "\x1f")...), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "rollcall:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(exitCode(err, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -202,7 +203,18 @@ func newConnection(t *testing.T, database, name, kind string) issuedToken {
 	return it
 }
 
-func sqliteDB(t *testing.T) string { return filepath.Join(t.TempDir(), "rollcall.db") }
+// sqliteDB is a new, empty SQLite database, as serve leaves it at first start (and pgtest.URL
+// an empty PostgreSQL one): the operator commands refuse a file that does not exist.
+func sqliteDB(t *testing.T) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "rollcall.db")
+	st, err := openStore(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return db
+}
 
 // backends runs a test on SQLite and on PostgreSQL (when POSTGRES_TEST_URL is set; failing
 // when CI is set and it is not).
@@ -392,6 +404,7 @@ func TestToken_RotateAndRevoke(t *testing.T) {
 	var out, errOut bytes.Buffer
 	tokenCmd := func(args ...string) []byte {
 		out.Reset()
+		errOut.Reset()
 		if err := run(context.Background(), append([]string{"rollcall", "token"}, args...), noEnv, nil, &out, &errOut); err != nil {
 			t.Fatalf("token %v: %v\n%s", args, err, errOut.String())
 		}
@@ -401,6 +414,7 @@ func TestToken_RotateAndRevoke(t *testing.T) {
 	if err := json.Unmarshal(tokenCmd("rotate", "-database", db, "-connection", "default"), &rotated); err != nil {
 		t.Fatal(err)
 	}
+	rotatedID := issuedTokenID(t, errOut.String())
 	for _, tok := range []string{s.token, rotated.Token} {
 		if code, _, _ := scimDo(t, "GET", s.scimURL()+"/Users", tok, nil); code != http.StatusOK {
 			t.Errorf("during the overlap a token answered %d", code)
@@ -411,7 +425,7 @@ func TestToken_RotateAndRevoke(t *testing.T) {
 		t.Fatalf("token list: %v %v", list, err)
 	}
 	old := list[0].ID
-	if old == rotated.TokenID {
+	if old == rotatedID {
 		old = list[1].ID
 	}
 	tokenCmd("revoke", "-database", db, "-connection", "default", "-id", old)

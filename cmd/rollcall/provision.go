@@ -39,13 +39,12 @@ func (p provisioner) tenant(ctx context.Context, tx storage.Tx, name string) (st
 	return t, err == nil, err
 }
 
-// issuedToken is what the CLI prints when it makes a token: the secret appears only here.
+// issuedToken is what the CLI prints on stdout when it makes a token, in the documented shape
+// and nothing else, so that it can be fed to an IdP's settings as is. The secret appears only
+// here.
 type issuedToken struct {
-	SCIMBaseURL  string `json:"scim_base_url"`
-	Token        string `json:"token"`
-	TokenID      string `json:"token_id"`
-	TenantID     string `json:"tenant_id"`
-	ConnectionID string `json:"connection_id"`
+	SCIMBaseURL string `json:"scim_base_url"`
+	Token       string `json:"token"`
 }
 
 // createConnection adds an IdP connection (provisioning the tenant if needed) with a first

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,7 +30,7 @@ import (
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
 	fs := newFlags("serve", getenv, stderr, &c)
-	fs.StringVar(&c.Addr, "addr", envOr(getenv, "ROLLCALL_ADDR", "127.0.0.1:8080"), "the address to listen on (env ROLLCALL_ADDR)")
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "ROLLCALL_ADDR", defaultAddr), "the address to listen on (env ROLLCALL_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "ROLLCALL_LOG_LEVEL", "info"), "debug, info, warn or error (env ROLLCALL_LOG_LEVEL)")
 	fs.StringVar(&c.Tenant, "tenant", envOr(getenv, "ROLLCALL_TENANT", "default"), "the tenant created at first start (env ROLLCALL_TENANT)")
 	debugAddr := fs.String("debug-addr", getenv("ROLLCALL_DEBUG_ADDR"),
@@ -40,7 +42,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		"comma-separated addresses or CIDR prefixes of the reverse proxies in front of Rollcall; a request through them is from the nearest address in X-Forwarded-For that is not one of them (audit events, sign-in throttling). Default: none, the peer's address (env ROLLCALL_TRUSTED_PROXIES)")
 	adminEmail := fs.String("admin-email", envOr(getenv, "ROLLCALL_ADMIN_EMAIL", "admin@rollcall.local"),
 		"the bootstrap administrator created at first start (env ROLLCALL_ADMIN_EMAIL); its password is ROLLCALL_ADMIN_PASSWORD, or printed once")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	catalog, err := loadCatalog(c.Catalog)
@@ -149,7 +151,7 @@ func bootstrap(ctx context.Context, p provisioner, c config, adminEmail, adminPa
 		fmt.Fprintf(stdout, "First start: created tenant %q with IdP connection \"default\".\n", c.Tenant)
 		fmt.Fprintf(stdout, "SCIM base URL: %s\n", c.BaseURL+scim.Prefix)
 		fmt.Fprintf(stdout, "SCIM bearer token (shown once, stored hashed): %s\n", secret)
-		fmt.Fprintf(stdout, "More connections: rollcall connection create --tenant %s --name okta --kind okta\n", c.Tenant)
+		fmt.Fprintf(stdout, "More connections: %s\n", connectionCreateCommand(c))
 	case err != nil:
 		return err
 	}
@@ -165,6 +167,33 @@ func bootstrap(ctx context.Context, p provisioner, c config, adminEmail, adminPa
 		fmt.Fprintf(stdout, "Admin API: curl -u '%s:PASSWORD' %s%s/me\n", adminEmail, c.BaseURL, admin.Prefix)
 	}
 	return nil
+}
+
+// connectionCreateCommand is the command that adds a connection to this server, for the
+// operator to run as printed: it names the database and base URL the server runs on unless
+// they are the defaults, so that it writes to this database and prints this server's SCIM base
+// URL. A password in the database setting is not printed: the operator fills it in.
+func connectionCreateCommand(c config) string {
+	cmd := "rollcall connection create --tenant " + shellQuote(c.Tenant) + " --name okta --kind okta"
+	if c.Database != defaultDatabase {
+		cmd += " --database " + shellQuote(redactDSN(c.Database))
+	}
+	if c.BaseURL != "http://"+defaultAddr {
+		cmd += " --base-url " + shellQuote(c.BaseURL)
+	}
+	if redactDSN(c.Database) != c.Database {
+		cmd += " (with the database password in place of " + redactMask + ")"
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs none: a database URL's & or ?
+// would otherwise end the command or be expanded.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // sweepSessions removes expired sessions now and then. Any replica may do it: the delete is
@@ -289,14 +318,55 @@ func displayAddr(a net.Addr) string {
 	return s
 }
 
-// redactDSN hides a password in a database URL before it is logged.
+// redactMask stands for a password that redactDSN hid.
+const redactMask = "xxxxx"
+
+// keywordPassword is a password (or sslpassword) of a keyword/value connection string, quoted
+// ('a b', with \' inside) or not: the part before the value is kept.
+var keywordPassword = regexp.MustCompile(`(?i)((?:^|\s)(?:ssl)?password\s*=\s*)(?:'(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s\\]|\\.)*)`)
+
+// redactDSN hides the passwords in a database setting before it is logged or printed: a
+// postgres:// URL's user:password@ and its password and sslpassword parameters (in any
+// letter case, percent-encoded or not), and those of a keyword/value connection string
+// (host=… password=…), which pgx accepts too. The rest stays as it was, to be read.
 func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.LastIndex(dsn, "@"); at > i {
-			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
-				return dsn[:i+3+colon] + ":xxxxx" + dsn[at:]
-			}
+	scheme, rest, isURL := strings.Cut(dsn, "://")
+	if !isURL {
+		return keywordPassword.ReplaceAllString(dsn, "${1}"+redactMask)
+	}
+	// The user information ends at the authority's last @, and the authority at the first
+	// /, ? or #, as net/url, and so pgx, reads a URL. A password holding an unescaped / or ?
+	// makes a URL that does not parse, whose @ is further on: then all up to the last @ is
+	// taken for the user information.
+	at := strings.LastIndex(rest, "@")
+	if _, err := url.Parse(dsn); err == nil {
+		authority := rest
+		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+			authority = rest[:end]
+		}
+		at = strings.LastIndex(authority, "@")
+	}
+	var user string
+	if at >= 0 {
+		user, rest = rest[:at+1], rest[at+1:]
+		if name, _, hasPassword := strings.Cut(user, ":"); hasPassword {
+			user = name + ":" + redactMask + "@"
 		}
 	}
-	return dsn
+	path, query, hasQuery := strings.Cut(rest, "?")
+	if !hasQuery {
+		return scheme + "://" + user + rest
+	}
+	params := strings.Split(query, "&")
+	for i, param := range params {
+		rawKey, _, hasValue := strings.Cut(param, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			key = rawKey
+		}
+		if hasValue && (strings.EqualFold(key, "password") || strings.EqualFold(key, "sslpassword")) {
+			params[i] = rawKey + "=" + redactMask
+		}
+	}
+	return scheme + "://" + user + path + "?" + strings.Join(params, "&")
 }

@@ -67,8 +67,13 @@ type Config struct {
 // Has reports whether the run includes the scenario.
 func (c *Config) Has(s string) bool { return slices.Contains(c.Scenarios, s) }
 
-// ParseArgs parses the load command's arguments. It returns flag.ErrHelp after printing
-// usage for -h.
+// ErrUsage is wrapped by the errors of ParseArgs that it has printed already (a bad flag, with
+// the usage, as the flag package prints it; a positional argument): its caller has only to
+// exit with status 2, as after any other usage error.
+var ErrUsage = errors.New("usage")
+
+// ParseArgs parses the load command's arguments. It returns flag.ErrHelp, wrapped with
+// ErrUsage, after printing usage for -h.
 func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("rollcall load", flag.ContinueOnError)
@@ -92,10 +97,11 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	fs.StringVar(&c.Prefix, "prefix", "", "userName prefix of this run (default: load-<random>)")
 	fs.DurationVar(&c.Timeout, "timeout", time.Minute, "timeout of each request")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(stderr, "rollcall load: unexpected argument %q (rollcall load -h lists its flags)\n", fs.Arg(0))
+		return c, fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
