@@ -123,8 +123,9 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ДОМ"
 
 // checkCaseFolding refuses a database whose lower() does not lower-case as Rollcall does in Go
-// (strings.ToLower). Rollcall stores the lower-cased copies it compares names by, and filters
-// on other attributes compare lower(column) in SQL with a value lower-cased in Go: under an
+// (strings.ToLower, the first step of storage.Fold, whose second step SQL's fold() repeats
+// with translate()). Rollcall stores the folded copies it compares names by, and filters on
+// other attributes compare fold(column) in SQL with a value folded in Go: under an
 // LC_CTYPE such as C, lower() changes ASCII letters only, so "ÉMILE" would not find "émile"
 // and a name could be taken twice. The check reads nothing and writes nothing.
 func checkCaseFolding(ctx context.Context, pool *pgxpool.Pool) error {
