@@ -614,6 +614,7 @@ func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map
 	if externalID != "" {
 		in["externalId"] = externalID
 	}
+	pruneEmpty(in)
 	// Each operation's value is bounded as a POST's is, and so is what they add up to: a
 	// resource a client reads back must be one it can PUT.
 	for k, v := range in {
@@ -627,6 +628,22 @@ func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map
 	}
 	delete(out, "schemas")
 	return out, nil
+}
+
+// pruneEmpty drops the complex values, and extension containers, that operations left with
+// no sub-attribute (removing manager.value leaves manager {}): RFC 7643 §2.5 treats an
+// attribute without a value as unassigned, and unassigned attributes are not returned.
+func pruneEmpty(m map[string]any) {
+	for k, v := range m {
+		inner, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		pruneEmpty(inner)
+		if len(inner) == 0 {
+			delete(m, k)
+		}
+	}
 }
 
 // withExternalID is the core schema plus externalId, as the library validates POST bodies.

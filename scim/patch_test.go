@@ -66,6 +66,11 @@ func TestPatchUser(t *testing.T) {
 			{"op": "replace", "path": strings.ToUpper(enterpriseURN) + ".department", "value": "Dots"},
 			{"op": "replace", "path": userURN + ".title", "value": "Dotted"},
 		}, map[string]any{"ext:manager.value": "mgr-3", "ext:department": "Dots", "title": "Dotted"}},
+		{"removing the last sub-attribute removes the attribute", []map[string]any{
+			{"op": "add", "path": enterpriseURN + ":manager", "value": "mgr-4"},
+			op("remove", enterpriseURN+":manager.value", nil),
+			op("remove", "name.givenName", nil), op("remove", "name.familyName", nil),
+		}, map[string]any{"ext:manager": nil, "name": nil, "ext:department": "Tours"}},
 		{"manager as a legacy list", []map[string]any{
 			{"op": "Add", "path": enterpriseURN + ":manager", "value": []map[string]any{{"$ref": nil, "value": "mgr-2"}}},
 		}, map[string]any{"ext:manager.value": "mgr-2"}},
