@@ -259,7 +259,7 @@ func (g groups) Delete(r *http.Request, id string) error {
 		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
-		if err := tx.DeleteGroup(ctx, p.scope(), id); err != nil {
+		if err := tx.DeleteGroup(ctx, p.scope(), id, h.now()); err != nil {
 			return err
 		}
 		if err := h.audit(ctx, tx, r, "scim.group.delete", "group", id, groupAudit(old), nil, nil); err != nil {

@@ -202,7 +202,7 @@ func (u users) Delete(r *http.Request, id string) error {
 		if e := checkPreconditions(r, old.Version); e != nil {
 			return e
 		}
-		if err := tx.DeleteUser(ctx, p.scope(), id); err != nil {
+		if err := tx.DeleteUser(ctx, p.scope(), id, h.now()); err != nil {
 			return err
 		}
 		return h.audit(ctx, tx, r, "scim.user.delete", "user", id, redactedDoc(old), nil, nil)

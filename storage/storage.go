@@ -189,14 +189,18 @@ type Tx interface {
 	// UpdateUserRow is UpdateUser for a change that leaves the multi-valued rows as stored:
 	// u.Values is not written (a PATCH of active, say, which need not rewrite the emails).
 	UpdateUserRow(ctx context.Context, u User) error
-	DeleteUser(ctx context.Context, scope Scope, id string) error
+	// DeleteUser deletes a user and its memberships; the groups it leaves get a new version,
+	// updated at at.
+	DeleteUser(ctx context.Context, scope Scope, id string, at time.Time) error
 
 	// CreateGroup inserts g; it returns a *ConflictError when another group of the connection
 	// has the same normalized name.
 	CreateGroup(ctx context.Context, g Group) error
 	LockGroup(ctx context.Context, scope Scope, id string) (Group, error)
 	UpdateGroup(ctx context.Context, g Group) error
-	DeleteGroup(ctx context.Context, scope Scope, id string) error
+	// DeleteGroup deletes a group, its members and its memberships in other groups, which
+	// get a new version, updated at at.
+	DeleteGroup(ctx context.Context, scope Scope, id string, at time.Time) error
 
 	// AddMembers makes the listed resources of scope members of the group. Ids already members
 	// are left alone; ids that name no user or group of the scope are returned as missing and

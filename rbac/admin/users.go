@@ -590,7 +590,7 @@ func (h *Handler) handleDeleteUser(w http.ResponseWriter, r *http.Request) error
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteUser(ctx, p.scope(), id); err != nil {
+		if err := tx.DeleteUser(ctx, p.scope(), id, now); err != nil {
 			return notFoundAs(err, "user", id)
 		}
 		roles := make([]map[string]string, len(as))

@@ -260,11 +260,11 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 		got.Version != 2 || !got.UpdatedAt.Equal(now.Add(time.Second)) {
 		t.Errorf("after update: %+v, %v", got, err)
 	}
-	mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID) })
+	mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID, now) })
 	if _, err := s.User(ctx, f.scope, u.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("after delete: %v, want ErrNotFound", err)
 	}
-	err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID) })
+	err = s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID, now) })
 	if !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
@@ -484,7 +484,7 @@ func testScopeIsolation(t *testing.T, s storage.Store) {
 				t.Errorf("%s, offset %d: Users = %+v, %v", name, offset, page, err)
 			}
 		}
-		err := s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, scope, u.ID) })
+		err := s.Tx(ctx, func(tx storage.Tx) error { return tx.DeleteUser(ctx, scope, u.ID, now) })
 		if !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s: DeleteUser = %v, want ErrNotFound", name, err)
 		}
@@ -673,7 +673,7 @@ func testKeysetPaging(t *testing.T, s storage.Store) {
 		if i == 1 {
 			// Deleting a seen user and creating a new one mid-listing neither repeats nor
 			// skips anyone who was there all along.
-			mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, all[0].ID) })
+			mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, all[0].ID, now) })
 			createUsers(t, s, f.user("zz-late"))
 		}
 		if page.Next == nil {
@@ -1072,9 +1072,9 @@ func testDeleteCascades(t *testing.T, s storage.Store) {
 	f := setup(t, s, "acme")
 	u := f.user("u")
 	createUsers(t, s, u)
-	g, h := f.group("g"), f.group("h")
+	g, h, other := f.group("g"), f.group("h"), f.group("other")
 	mustTx(t, s, func(tx storage.Tx) error {
-		for _, x := range []storage.Group{g, h} {
+		for _, x := range []storage.Group{g, h, other} {
 			if err := tx.CreateGroup(ctx, x); err != nil {
 				return err
 			}
@@ -1085,12 +1085,19 @@ func testDeleteCascades(t *testing.T, s storage.Store) {
 		return tx.AppendAudit(ctx, storage.AuditEvent{TenantID: f.tenant.ID, At: now, ActorType: "connection",
 			ActorID: f.conn.ID, Action: "scim.user.create", TargetType: "user", TargetID: u.ID, Result: "success", Cause: "scim"})
 	})
-	mustTx(t, s, func(tx storage.Tx) error {
-		if err := tx.DeleteUser(ctx, f.scope, u.ID); err != nil {
-			return err
-		}
-		return tx.DeleteGroup(ctx, f.scope, h.ID)
-	})
+	// Each deletion changes g's members, so each moves its version and lastModified.
+	later := now.Add(time.Hour)
+	mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteUser(ctx, f.scope, u.ID, later) })
+	if got, err := s.Group(ctx, f.scope, g.ID); err != nil || got.Version != g.Version+1 || !got.UpdatedAt.Equal(later) {
+		t.Errorf("the group a deleted user was in: version %d, updated %v, %v; want %d, %v", got.Version, got.UpdatedAt, err, g.Version+1, later)
+	}
+	mustTx(t, s, func(tx storage.Tx) error { return tx.DeleteGroup(ctx, f.scope, h.ID, later.Add(time.Hour)) })
+	if got, err := s.Group(ctx, f.scope, g.ID); err != nil || got.Version != g.Version+2 || !got.UpdatedAt.Equal(later.Add(time.Hour)) {
+		t.Errorf("the group a deleted group was in: version %d, updated %v, %v; want %d", got.Version, got.UpdatedAt, err, g.Version+2)
+	}
+	if got, err := s.Group(ctx, f.scope, other.ID); err != nil || got.Version != other.Version || !got.UpdatedAt.Equal(other.UpdatedAt) {
+		t.Errorf("a group neither was in: version %d, updated %v, %v; want it unchanged", got.Version, got.UpdatedAt, err)
+	}
 	if got := memberIDs(t, s, f.scope, g.ID); len(got) != 0 {
 		t.Errorf("members after deleting them: %v", got)
 	}
@@ -1233,10 +1240,10 @@ func testAddMembersRacesDelete(t *testing.T, s storage.Store) {
 			return err
 		}
 		del := func(tx storage.Tx) error {
-			if err := tx.DeleteUser(ctx, f.scope, u.ID); err != nil {
+			if err := tx.DeleteUser(ctx, f.scope, u.ID, now); err != nil {
 				return err
 			}
-			return tx.DeleteGroup(ctx, f.scope, g.ID)
+			return tx.DeleteGroup(ctx, f.scope, g.ID, now)
 		}
 		first, second := add, del
 		if !addFirst {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/rollcall/rollcall/storage"
 )
@@ -55,7 +56,7 @@ func (t *txn) UpdateGroup(ctx context.Context, g storage.Group) error {
 	return t.mustAffect(res)
 }
 
-func (t *txn) DeleteGroup(ctx context.Context, scope storage.Scope, id string) error {
+func (t *txn) DeleteGroup(ctx context.Context, scope storage.Scope, id string, at time.Time) error {
 	var b builder
 	b.w("DELETE FROM groups WHERE id = ", b.arg(id))
 	scopeWhere(&b, "groups", scope)
@@ -66,8 +67,7 @@ func (t *txn) DeleteGroup(ctx context.Context, scope storage.Scope, id string) e
 	if err := t.mustAffect(res); err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1`, id)
-	return t.fail("delete group memberships", err)
+	return t.leaveGroups(ctx, id, at)
 }
 
 func (r reader) Group(ctx context.Context, scope storage.Scope, id string) (storage.Group, error) {

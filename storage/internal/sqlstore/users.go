@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/rollcall/rollcall/storage"
 )
@@ -178,7 +180,7 @@ func valuesStatement(u *storage.User) Statement {
 	return Statement{SQL: b.String(), Args: b.args, Op: "insert user values"}
 }
 
-func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string) error {
+func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string, at time.Time) error {
 	var b builder
 	b.w("DELETE FROM users WHERE id = ", b.arg(id))
 	scopeWhere(&b, "users", scope)
@@ -189,9 +191,41 @@ func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string) er
 	if err := t.mustAffect(res); err != nil {
 		return err
 	}
-	// Memberships name members without a foreign key (a member is a user or a group).
-	_, err = t.q.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1`, id)
-	return t.fail("delete user memberships", err)
+	return t.leaveGroups(ctx, id, at)
+}
+
+// leaveGroups removes a deleted member (a user or a group) from the groups it was in, and
+// moves their version and lastModified to at: their members changed, as a member PATCH
+// changes them. Memberships name members without a foreign key (a member is a user or a
+// group), so nothing else removes them. The groups are updated in id order, so that two
+// deletions cannot lock them in opposite orders.
+func (t *txn) leaveGroups(ctx context.Context, memberID string, at time.Time) error {
+	rows, err := t.q.QueryContext(ctx, `DELETE FROM group_members WHERE member_id = $1 RETURNING group_id`, memberID)
+	if err != nil {
+		return t.fail("delete memberships", err)
+	}
+	var groups []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			rows.Close()
+			return t.fail("delete memberships", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Close(); err != nil {
+		return t.fail("delete memberships", err)
+	}
+	if err := rows.Err(); err != nil {
+		return t.fail("delete memberships", err)
+	}
+	slices.Sort(groups)
+	for _, g := range groups {
+		if _, err := t.q.ExecContext(ctx, `UPDATE groups SET version = version + 1, updated_at = $2 WHERE id = $1`, g, micros(at)); err != nil {
+			return t.fail("touch groups", err)
+		}
+	}
+	return nil
 }
 
 // scopeWhere appends the scope's conditions on the table (or alias) named.
