@@ -25,15 +25,16 @@
 // suffix tests: "co" with "" matches every present string.
 //
 // Values. A compare value is a string, bool, nil, int, float64 or
-// json.Number (integers too large for an int, kept exact). The parser
-// accepts only what RFC 7644 Figure 1 allows: a JSON string in double
-// quotes, a JSON number, or true, false or null (in any case). An unquoted
-// word (jyoung), a single-quoted string ('x') or a malformed number (0123,
-// +1) is a syntax error rather than a string that quietly matches nothing
-// and hides the client's bug. So is a value followed directly by "and" or
-// "or" ("x"and): the grammar puts white space between them. An integer compared with a string attribute means its digits
-// (externalId eq 12345 is externalId eq "12345"), since IdP examples send
-// numeric-looking identifiers unquoted; any other type mismatch
+// json.Number (integers too large for an int, kept exact). RFC 7644
+// Figure 1 allows a JSON string in double quotes, a JSON number, or true,
+// false or null (in any case). The parser also takes an unquoted word
+// (jyoung, 0123) as a string, as Microsoft's SCIM reference server and test
+// collection send them; a word holding a quotation mark ('x') is a syntax
+// error rather than a string that quietly matches nothing. So is a value
+// followed directly by "and" or "or" ("x"and): the grammar puts white space
+// between them. An integer compared with a string attribute means its
+// digits (externalId eq 12345 is externalId eq "12345"), since IdP examples
+// send numeric-looking identifiers unquoted; any other type mismatch
 // between compare value and schema (userName eq 1.5, active eq "yes") is
 // rejected by Validate rather than silently matching nothing. Strings may
 // contain U+0000 (JSON allows \u0000), which PostgreSQL text cannot hold; a

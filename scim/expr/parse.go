@@ -52,9 +52,13 @@ func (e *SyntaxError) Error() string {
 // which Microsoft's SCIM Validator sends, and returns it as the equivalent
 // attr[valFilter and sub op value].
 //
-// Compare values must be JSON, as RFC 7644 Figure 1 says: a string in
-// double quotes, a number, true, false or null (the literals in any case,
-// like the other keywords). Compare values are string (JSON escapes decoded), bool, nil, int for
+// Compare values are JSON, as RFC 7644 Figure 1 says: a string in double
+// quotes, a number, true, false or null (the literals in any case, like the
+// other keywords). It also accepts unquoted compare values (userName eq
+// bjensen), as Microsoft's SCIM reference sends them: a bare word that is
+// not true, false, null or a JSON number is a string, unless it holds a
+// quotation mark ('bjensen' is an error). A value is followed by white
+// space, ")", "]" or the end. Compare values are string (JSON escapes decoded), bool, nil, int for
 // integers that fit in an int, json.Number for integers that do not (so they
 // keep every digit), and float64 for numbers with a fraction or exponent.
 // Attribute names and URIs are kept as written; operators are lower-cased.
@@ -390,15 +394,20 @@ func knownOperator(op filter.CompareOperator) bool {
 }
 
 // parseValue parses a compare value (compValue in RFC 7644 Figure 1): a
-// JSON string, number, true, false or null. Anything else is an error, not
-// a string: userName eq 'alice' taken as the string "'alice'" would quietly
-// match nothing, and an unquoted word is a client bug best reported early.
+// JSON string, number, true, false or null; or an unquoted word, taken as a
+// string, since Microsoft's SCIM reference server and its test collection
+// send them (userName sw O, meta.created gt 2015-10-10T14:38:21-07:00). A
+// word holding a quotation mark is an error, not a string: userName eq
+// 'alice' taken as the string "'alice'" would quietly match nothing.
 func (p *parser) parseValue() (any, error) {
 	if p.peek() == '"' {
 		return p.parseString()
 	}
 	start := p.pos
 	for !p.eof() && !isSpace(p.s[p.pos]) && p.s[p.pos] != ')' && p.s[p.pos] != ']' {
+		if p.s[p.pos] < 0x20 {
+			return nil, p.errorf("control character in value")
+		}
 		p.pos++
 	}
 	tok := p.s[start:p.pos]
@@ -409,9 +418,11 @@ func (p *parser) parseValue() (any, error) {
 		return false, nil
 	case strings.EqualFold(tok, "null"):
 		return nil, nil
-	case !isJSONNumber(tok):
+	case strings.ContainsAny(tok, quotationMarks):
 		p.pos = start
-		return nil, p.errorf("a comparison value must be a JSON string in double quotes, a number, true, false or null; found %s", quoteClip(tok))
+		return nil, p.errorf("a string value must be in double quotes, as JSON writes it; found %s", quoteClip(tok))
+	case !isJSONNumber(tok):
+		return tok, nil
 	}
 	if !strings.ContainsAny(tok, ".eE") {
 		if n, err := strconv.Atoi(tok); err == nil {
@@ -686,6 +697,10 @@ func (p *parser) near() string {
 	}
 	return quoteClip(rest)
 }
+
+// quotationMarks are the characters that make an unquoted word a mistyped
+// string rather than a word: ASCII quotes and the typographic ones.
+const quotationMarks = "\"'\u2018\u2019\u201C\u201D"
 
 // quoteClip quotes s for an error message, cut to its first 24 bytes or
 // the whole character that crosses that mark.

@@ -177,6 +177,24 @@ var parseTests = []struct {
 	{`a eq 9223372036854775807`, eq("a", 9223372036854775807)},
 	{`a eq 9223372036854775808`, eq("a", json.Number("9223372036854775808"))},
 	{`a eq -123456789012345678901234567890`, eq("a", json.Number("-123456789012345678901234567890"))},
+
+	// Unquoted values, as Microsoft's SCIM reference collection sends them.
+	{`externalId eq jyoung`, eq("externalId", "jyoung")},
+	{`userName sw O`, cmpx(attr("userName"), filter.SW, "O")},
+	{`meta.Created gt 2015-10-10T14:38:21.8617979-07:00`, cmpx(attr("meta.Created"), filter.GT, "2015-10-10T14:38:21.8617979-07:00")},
+	{`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`,
+		and(eq("name.FamilyName", "Employee"), or(cmpx(attr("emails.Value"), filter.CO, "example.com"), cmpx(attr("emails.Value"), filter.CO, "example.org")))},
+	{`userName eq bjensen@example.com`, eq("userName", "bjensen@example.com")},
+	{`userName eq bjensen@example.com and title pr`, and(eq("userName", "bjensen@example.com"), pr("title"))},
+	{`x eq 0123`, eq("x", "0123")},
+	{`x eq +1`, eq("x", "+1")},
+	{`x eq 1.`, eq("x", "1.")},
+	{`x eq 1and`, eq("x", "1and")},
+	{`x eq truthy`, eq("x", "truthy")},
+	{`x eq and`, eq("x", "and")},
+	{`(x eq abc)`, eq("x", "abc")},
+	{`emails[value eq abc]`, vp("emails", eq("value", "abc"))},
+	{`emails[type eq work].value eq x`, vp("emails", and(eq("type", "work"), eq("value", "x")))},
 }
 
 func TestParseFilter(t *testing.T) {
@@ -245,8 +263,8 @@ var parseErrorTests = []struct {
 	{`a eq "\udc00\ud800"`, `invalid surrogate pair`},
 	{"a eq \"\t\"", `control character in string`},
 	// Found by FuzzParseFilter: raw control characters in an unquoted value.
-	{"unue eq se\x1a\x1all", `at offset 8: a comparison value must be`},
-	{"a eq x\x00", `found "x\x00"`},
+	{"unue eq se\x1a\x1all", `at offset 10: control character in value`},
+	{"a eq x\x00", `control character in value`},
 	{"a eq \"\xff\"", `at offset 6: invalid UTF-8`},
 	{"\xc3 pr", `at offset 0: invalid UTF-8`},
 	{`1abc eq 1`, `invalid attribute name "1abc"`},
@@ -266,28 +284,15 @@ var parseErrorTests = []struct {
 	{`a eq -1e999`, `out of range`},
 	{`a eq "x" and (b pr or (c pr)`, `missing ")"`},
 
-	// A compare value is JSON (RFC 7644 Figure 1): no unquoted words,
-	// single quotes or other almost-numbers.
-	{`userName eq alice`, `invalid filter at offset 12: a comparison value must be a JSON string in double quotes, a number, true, false or null; found "alice"`},
-	{`userName eq 'alice'`, `at offset 12: a comparison value must be a JSON string in double quotes, a number, true, false or null; found "'alice'"`},
+	// An unquoted word holding a quotation mark is a mistyped string.
+	{`userName eq 'alice'`, `invalid filter at offset 12: a string value must be in double quotes, as JSON writes it; found "'alice'"`},
 	{`userName eq 'alice smith'`, `found "'alice"`},
 	{`userName eq “alice”`, `found "“alice”"`},
-	{`userName eq bjensen@example.com and title pr`, `found "bjensen@example.com"`},
-	{`externalId eq jyoung`, `found "jyoung"`},
-	{`x eq 0123`, `found "0123"`},
-	{`x eq +1`, `found "+1"`},
-	{`x eq 1.`, `found "1."`},
-	{`x eq .5`, `found ".5"`},
-	{`x eq 1and`, `found "1and"`},
 	{`x eq 1"a"`, `found "1\"a\""`},
 	{`x eq a"b`, `found "a\"b"`},
-	{`x eq truthy`, `found "truthy"`},
-	{`x eq and`, `found "and"`},
-	{`x eq (a)`, `found "(a"`},
-	{`(x eq abc)`, `at offset 6: a comparison value must be`},
-	{`emails[value eq abc]`, `at offset 16: a comparison value must be`},
-	{`emails[type eq "work"].value eq x`, `found "x"`},
-	{`x eq ` + strings.Repeat("y", 30), `found "yyyyyyyyyyyyyyyyyyyyyyyy"`},
+	{`(x eq a'b)`, `at offset 6: a string value must be in double quotes`},
+	{`emails[value eq 'abc']`, `at offset 16: a string value must be in double quotes`},
+	{`x eq '` + strings.Repeat("y", 30), `found "'yyyyyyyyyyyyyyyyyyyyyyy"`},
 
 	// White space separates a value from a following "and" or "or".
 	{`userName eq "alice"and active eq true`, `at offset 19: expected white space after the comparison value, found "and"`},
@@ -372,6 +377,7 @@ var pathTests = []struct {
 	{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`, filter.Path{AttributePath: uattr(enterprise, "manager.value")}},
 	{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`, filter.Path{AttributePath: uattr("urn:ietf:params:scim:schemas:extension:enterprise:2.0", "User")}},
 	{`urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].value`, filter.Path{AttributePath: uattr(coreUser, "emails"), ValueExpression: eq("type", "work"), SubAttribute: ptr("value")}},
+	{`emails[type eq work]`, filter.Path{AttributePath: attr("emails"), ValueExpression: eq("type", "work")}},
 }
 
 func ptr(s string) *string { return &s }
@@ -407,7 +413,7 @@ var pathErrorTests = []struct {
 	{`(members)`, `expected an attribute name, found "(members)"`},
 	{`a.b.c`, `invalid sub-attribute name "b.c"`},
 	{`urn:x:`, `invalid attribute name ""`},
-	{`emails[type eq work]`, `invalid path at offset 15: a comparison value must be a JSON string in double quotes, a number, true, false or null; found "work"`},
+	{`emails[type eq 'work']`, `invalid path at offset 15: a string value must be in double quotes, as JSON writes it; found "'work'"`},
 	{`members[value eq "u1"or value eq "u2"]`, `expected white space after the comparison value, found "or"`},
 }
 
