@@ -152,3 +152,43 @@ func ownDatabase(t *testing.T, options string) database {
 	db.url = u
 	return db
 }
+
+// Ensure the case-folding migration folds stored names again, refuses names that now fold
+// alike, and folds in SQL with the table Go folds with.
+func TestOpen_Refold(t *testing.T) {
+	db := ownDatabase(t, "")
+	s, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storagetest.Refold(t, "0004_fold.sql", func(sql string) {
+		if _, err := s.DB().ExecContext(t.Context(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}, func() (storage.Store, error) {
+		s.Close()
+		reopened, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
+		if err == nil {
+			s = reopened
+		}
+		return reopened, err
+	})
+}
+
+// Ensure SQL's fold() is storage.Fold: on every letter it maps, in both cases.
+func TestFoldMatchesGo(t *testing.T) {
+	s, err := postgres.Open(t.Context(), pgtest.URL(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	probe := storage.FoldFrom + strings.ToUpper(storage.FoldFrom) + storage.FoldTo + strings.ToUpper(storage.FoldTo) + " ÀÉÎ ΣΟΦΊΑ ДОМ Straße İı"
+	var got string
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT fold($1)`, probe).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := storage.Fold(probe); got != want {
+		t.Errorf("fold(%q) = %q in SQL, %q in Go", probe, got, want)
+	}
+}

@@ -1459,3 +1459,36 @@ func holdTx(t *testing.T, s storage.Store, fn func(storage.Tx) error) (release f
 	}
 	return func() { close(released) }, result
 }
+
+// Refold checks a case-folding migration on a store's database: names stored with the former
+// fold (lower-casing alone) are folded again when the migration runs, and names that fold
+// alike since then make it refuse, saying so. exec runs SQL on the database; reopen closes
+// the store and opens it again, running the migrations not recorded as applied; migration is
+// the file's name in schema_migrations.
+func Refold(t *testing.T, migration string, exec func(sql string), reopen func() (storage.Store, error)) {
+	t.Helper()
+	exec(`INSERT INTO tenants (id, name, name_fold, created_at) VALUES ('rt1', 'Acme', 'acme', 0)`)
+	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
+		VALUES ('ru1', 'rt1', 'human', 'sso', 'Straſse', 'straſse', true, 1, 0, 0),
+		       ('ru2', 'rt1', 'human', 'sso', 'ΟΔΟΣ', 'οδοσ', true, 1, 0, 0)`)
+	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
+	s, err := reopen()
+	if err != nil {
+		t.Fatalf("%s on names that stay distinct: %v", migration, err)
+	}
+	scope := storage.Scope{TenantID: "rt1"}
+	for name, want := range map[string]string{"STRASSE": "ru1", "οδος": "ru2"} {
+		page, err := s.Users(t.Context(), scope, storage.Query{Limit: 2,
+			Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: storage.Fold(name), Fold: true}})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != want {
+			t.Errorf("after %s, userName eq %q finds %v (%v), want %s", migration, name, userIDs(page.Items), err, want)
+		}
+	}
+	// A userName that folds like another since the change, stored as the former fold had it.
+	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
+		VALUES ('ru3', 'rt1', 'human', 'sso', 'οδος', 'οδος', true, 1, 0, 0)`)
+	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
+	if _, err := reopen(); err == nil || !strings.Contains(err.Error(), "now one name") {
+		t.Errorf("%s with two userNames that now fold alike: %v, want a refusal that says so", migration, err)
+	}
+}
