@@ -113,6 +113,14 @@ func TestSignInThrottle(t *testing.T) {
 	}
 }
 
+// Ensure the failures of one user count together however its email is spelt: sign-in finds
+// "ſam@…" (a long s) as "sam@…", so the count must too.
+func TestEmailKeyFolds(t *testing.T) {
+	if a, b := emailKey("ſam@example.com", "192.0.2.1"), emailKey("SAM@Example.com", "192.0.2.1"); a != b {
+		t.Errorf("emailKey differs by spelling: %s and %s", a, b)
+	}
+}
+
 // Ensure an IPv6 client counts by its /64, and an IPv4-mapped one as IPv4.
 func TestThrottleAddr(t *testing.T) {
 	for in, want := range map[string]string{
