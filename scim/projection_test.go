@@ -250,7 +250,6 @@ func FuzzAttributes(f *testing.F) {
 	})
 }
 
-// Ensure client text quoted in an error is cut short at a character boundary.
 // Ensure a user PUT answers with the projection asked for, as every other write does, and
 // that a malformed one is refused before anything is written.
 func TestPutUserProjection(t *testing.T) {
@@ -275,6 +274,7 @@ func TestPutUserProjection(t *testing.T) {
 	}
 }
 
+// Ensure client text quoted in an error is cut short at a character boundary.
 func TestClip(t *testing.T) {
 	for _, s := range []string{"short", strings.Repeat("é", 100), strings.Repeat("x", 119) + "日本語"} {
 		got := clip(s)

@@ -88,11 +88,13 @@ func TestCLI_OperatorCommandsNeedAnExistingDatabase(t *testing.T) {
 		!strings.Contains(err.Error(), filepath.Join(dir, defaultDatabase)) {
 		t.Errorf("token list without --database: %v", err)
 	}
-	// A keyword/value PostgreSQL setting is no postgres:// URL: taken for a file name, it is
-	// named without its password.
-	if _, _, err := cli(t, "token", "list", "-database", "host=db password=s3cret", "-connection", "default"); err == nil ||
-		!strings.Contains(err.Error(), "no database at ") || strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("token list on a keyword/value setting: %v", err)
+	// A keyword/value PostgreSQL setting is refused, by serve too (taken for a file name, it
+	// made an SQLite file named with the password), and never quoted.
+	for _, args := range [][]string{{"token", "list", "-connection", "default"}, {"serve", "-addr", "127.0.0.1:0"}} {
+		if _, _, err := cli(t, append(args, "-database", "host=db password=s3cret dbname=rollcall")...); err == nil ||
+			!strings.Contains(err.Error(), "keyword/value") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%v on a keyword/value setting: %v", args[0], err)
+		}
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {

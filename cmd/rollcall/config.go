@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -77,12 +78,19 @@ func (c *config) Validate() error {
 	if c.Database == "" {
 		return errors.New("-database is empty")
 	}
+	if !isPostgres(c.Database) && keywordSetting.MatchString(c.Database) {
+		// Taken for a file name, it would make an SQLite file named with the password.
+		return errors.New("-database is a keyword/value connection string (host=… dbname=…): give PostgreSQL a postgres:// URL, or SQLite a file path")
+	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		return fmt.Errorf("-base-url %q must start with http:// or https://", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil
 }
+
+// keywordSetting matches a libpq keyword/value connection string, which Rollcall does not take.
+var keywordSetting = regexp.MustCompile(`(?i)(^|\s)(host|hostaddr|port|dbname|user|password|sslmode)\s*=`)
 
 // openStore opens the backend the database setting names: PostgreSQL for a postgres:// URL,
 // an SQLite file otherwise.
