@@ -615,19 +615,36 @@ func validateDoc(rs *resourceSchema, doc map[string]any, externalID string) (map
 		in["externalId"] = externalID
 	}
 	pruneEmpty(in)
-	// Each operation's value is bounded as a POST's is, and so is what they add up to: a
-	// resource a client reads back must be one it can PUT.
-	for k, v := range in {
-		if list, ok := v.([]any); ok && len(list) > maxElements {
-			return nil, badRequest(typeInvalidValue, "%s: at most %d values are allowed.", k, maxElements)
-		}
-	}
 	out, serr := rs.validate(in)
 	if serr != nil {
 		return nil, serr
 	}
 	delete(out, "schemas")
 	return out, nil
+}
+
+// valueCounts is how many values each multi-valued attribute of a document holds.
+func valueCounts(doc map[string]any) map[string]int {
+	n := map[string]int{}
+	for k, v := range doc {
+		if list, ok := v.([]any); ok {
+			n[k] = len(list)
+		}
+	}
+	return n
+}
+
+// checkGrowth bounds what a PATCH's operations add up to as a POST bounds a value: each
+// operation's value is checked on its own, and a resource a client reads back must be one it
+// can PUT. An attribute that held more before (written when no such check was made) may
+// shrink or stay as it is, so that its user can still be patched, deactivated above all.
+func checkGrowth(before map[string]int, doc map[string]any) *Error {
+	for k, v := range doc {
+		if list, ok := v.([]any); ok && len(list) > maxElements && len(list) > before[k] {
+			return badRequest(typeInvalidValue, "%s: at most %d values are allowed.", k, maxElements)
+		}
+	}
+	return nil
 }
 
 // pruneEmpty drops the complex values, and extension containers, that operations left with

@@ -52,10 +52,14 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 			doc["externalId"] = old.ExternalID
 		}
 		dp := docPatcher{rs: usersSchema, res: resolverFor(usersSchema), doc: doc, id: id}
+		before := valueCounts(doc)
 		for _, op := range ops {
 			if e := dp.apply(op); e != nil {
 				return e
 			}
+		}
+		if e := checkGrowth(before, doc); e != nil {
+			return e
 		}
 		externalID, _ := doc["externalId"].(string)
 		delete(doc, "externalId")

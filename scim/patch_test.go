@@ -383,6 +383,31 @@ func TestPatchUserValueBound(t *testing.T) {
 	if r := e.do("PUT", "/Users/"+id, got.body); r.status != http.StatusOK {
 		t.Errorf("PUT of the user as read: %d %s", r.status, r.raw)
 	}
+
+	// A user stored with more values than the bound, as PATCH could leave one before it
+	// checked, can still be patched (deactivated above all); only growing further is refused.
+	err := e.store.Tx(t.Context(), func(tx storage.Tx) error {
+		u, err := tx.LockUser(t.Context(), e.scope, id)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(u.Doc, &doc); err != nil {
+			return err
+		}
+		doc["emails"] = append(doc["emails"].([]any), map[string]any{"value": "over@example.com"})
+		u.Doc, _ = json.Marshal(doc)
+		return tx.UpdateUserRow(t.Context(), u)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("PATCH", "/Users/"+id, patch(op("replace", "", map[string]any{"active": false}))); r.status != http.StatusOK || r.body["active"] != false {
+		t.Errorf("deactivating a user stored with %d emails: %d %s", maxElements+1, r.status, r.raw)
+	}
+	if r := e.do("PATCH", "/Users/"+id, patch(op("add", "emails", emails(500, 1)))); r.status != http.StatusBadRequest {
+		t.Errorf("adding to a user stored with %d emails: %d %s", maxElements+1, r.status, r.raw)
+	}
 }
 
 // Ensure a push naming many unknown members logs a bounded line: how many, and a few of
