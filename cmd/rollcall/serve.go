@@ -328,7 +328,8 @@ var keywordPassword = regexp.MustCompile(`(?i)((?:^|\s)(?:ssl)?password\s*=\s*)(
 // redactDSN hides the passwords in a database setting before it is logged or printed: a
 // postgres:// URL's user:password@ and its password and sslpassword parameters (in any
 // letter case, percent-encoded or not), and those of a keyword/value connection string
-// (host=… password=…), which pgx accepts too. The rest stays as it was, to be read.
+// (host=… password=…), which Validate refuses but may be handed here all the same. The rest
+// stays as it was, to be read.
 func redactDSN(dsn string) string {
 	scheme, rest, isURL := strings.Cut(dsn, "://")
 	if !isURL {
