@@ -6,10 +6,11 @@ import (
 )
 
 // NormalizeGroupName is the key an IdP group is known by, wherever its name enters Rollcall
-// (SCIM pushes, sign-in claims, the admin API): surrounding white space trimmed, lower-cased,
-// and every white-space character replaced by "_". "Data Engineers" becomes "data_engineers".
+// (SCIM pushes, sign-in claims, the admin API): surrounding white space trimmed, case folded
+// (Fold), and every white-space character replaced by "_". "Data Engineers" becomes
+// "data_engineers", and "ΟΔΟΣ" and "οδος" are one group.
 func NormalizeGroupName(name string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
+	name = Fold(strings.TrimSpace(name))
 	return strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return '_'

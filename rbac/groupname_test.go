@@ -21,6 +21,9 @@ func normalizeCases() []normalizeCase {
 		{"Ops\u00a0Team", "ops_team", false},
 		{"R&D", "r&d", true},
 		{"Équipe", "équipe", true},
+		{"ΟΔΟΣ Team", "οδοσ_team", true},
+		{"οδος team", "οδοσ_team", true},
+		{"Straſse", "strasse", false},
 		{"   ", "", false},
 	}
 }
@@ -54,8 +57,8 @@ func FuzzNormalizeGroupName(f *testing.F) {
 		}
 		trimmed := strings.TrimSpace(in)
 		if !strings.ContainsFunc(trimmed, unicode.IsSpace) {
-			if want := strings.ToLower(trimmed); got != want {
-				t.Errorf("NormalizeGroupName(%q) = %q, want %q (no inner white space: lower-cased and trimmed)", in, got, want)
+			if want := Fold(trimmed); got != want {
+				t.Errorf("NormalizeGroupName(%q) = %q, want %q (no inner white space: folded and trimmed)", in, got, want)
 			}
 		}
 	})

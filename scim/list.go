@@ -15,6 +15,7 @@ import (
 	"github.com/elimity-com/scim"
 	filter "github.com/scim2/filter-parser/v2"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/scim/expr"
 	"github.com/rollcall/rollcall/storage"
 )
@@ -88,7 +89,7 @@ type listing struct {
 }
 
 func resolverFor(rs *resourceSchema) expr.Resolver {
-	return expr.Resolver{Core: rs.core, Extensions: rs.extensions, Fold: storage.Fold}
+	return expr.Resolver{Core: rs.core, Extensions: rs.extensions, Fold: rbac.Fold}
 }
 
 // parseFilter parses, validates and translates a filter.

@@ -14,7 +14,7 @@ import (
 // Translating SCIM filters to storage filters. Every attribute of the User and Group schemas
 // that can be compared is mapped to a stored field; whatever is not mapped is 400
 // invalidFilter, never an unfiltered answer. The semantics match the in-memory evaluation of
-// package expr (which the fuzz test checks): strings fold with storage.Fold unless the
+// package expr (which the fuzz test checks): strings fold with rbac.Fold unless the
 // attribute is caseExact; a comparison with an absent value is false, except ne, which is
 // true; a multi-valued attribute matches when any of its values does.
 

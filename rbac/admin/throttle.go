@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -29,9 +30,9 @@ const (
 
 // emailKey names the email by a digest: keys are bounded in length whatever a client sends,
 // and the table of counts holds no addresses of mail. The email is folded as sign-in looks
-// it up (storage.Fold), so that each spelling a lookup takes for one user counts as one.
+// it up (rbac.Fold), so that each spelling a lookup takes for one user counts as one.
 func emailKey(email, addr string) string {
-	sum := sha256.Sum256([]byte(storage.Fold(email)))
+	sum := sha256.Sum256([]byte(rbac.Fold(email)))
 	return "signin:e:" + hex.EncodeToString(sum[:16]) + ":" + throttleAddr(addr)
 }
 func clientKey(addr string) string { return "signin:c:" + throttleAddr(addr) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -76,7 +77,7 @@ func userRow(u *storage.User) []any {
 		doc = string(u.Doc)
 	}
 	return []any{u.ID, u.TenantID, nullable(u.ConnectionID), string(u.Kind), string(u.Auth), u.UserName,
-		storage.Fold(u.UserName), nullable(u.ExternalID), u.Active, nullable(u.Email), nullable(u.OrgGroup),
+		rbac.Fold(u.UserName), nullable(u.ExternalID), u.Active, nullable(u.Email), nullable(u.OrgGroup),
 		nullable(u.PasswordHash), nullable(u.OIDCIssuer), nullable(u.OIDCSubject),
 		nullable(p.DisplayName), nullable(p.NickName), nullable(p.ProfileURL), nullable(p.Title),
 		nullable(p.UserType), nullable(p.PreferredLanguage), nullable(p.Locale), nullable(p.Timezone),
@@ -95,7 +96,7 @@ func appendValueRows(rows [][]any, u *storage.User) [][]any {
 		}
 		p := pos[v.Attr]
 		pos[v.Attr] = p + 1
-		rows = append(rows, []any{u.ID, u.TenantID, v.Attr, p, nullable(v.Value), nullable(storage.Fold(v.Value)),
+		rows = append(rows, []any{u.ID, u.TenantID, v.Attr, p, nullable(v.Value), nullable(rbac.Fold(v.Value)),
 			nullable(v.Display), nullable(v.Type), primary(v.Primary), nullable(v.Formatted), nullable(v.StreetAddress),
 			nullable(v.Locality), nullable(v.Region), nullable(v.PostalCode), nullable(v.Country)})
 	}

@@ -123,7 +123,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ДОМ"
 
 // checkCaseFolding refuses a database whose lower() does not lower-case as Rollcall does in Go
-// (strings.ToLower, the first step of storage.Fold, whose second step SQL's fold() repeats
+// (strings.ToLower, the first step of rbac.Fold, whose second step SQL's fold() repeats
 // with translate()). Rollcall stores the folded copies it compares names by, and filters on
 // other attributes compare fold(column) in SQL with a value folded in Go: under an
 // LC_CTYPE such as C, lower() changes ASCII letters only, so "ÉMILE" would not find "émile"

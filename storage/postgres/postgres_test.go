@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 	"github.com/rollcall/rollcall/storage/postgres"
 	"github.com/rollcall/rollcall/storage/postgres/pgtest"
@@ -176,19 +177,19 @@ func TestOpen_Refold(t *testing.T) {
 	})
 }
 
-// Ensure SQL's fold() is storage.Fold: on every letter it maps, in both cases.
+// Ensure SQL's fold() is rbac.Fold: on every letter it maps, in both cases.
 func TestFoldMatchesGo(t *testing.T) {
 	s, err := postgres.Open(t.Context(), pgtest.URL(t), postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	probe := storage.FoldFrom + strings.ToUpper(storage.FoldFrom) + storage.FoldTo + strings.ToUpper(storage.FoldTo) + " ÀÉÎ ΣΟΦΊΑ ДОМ Straße İı"
+	probe := rbac.FoldFrom + strings.ToUpper(rbac.FoldFrom) + rbac.FoldTo + strings.ToUpper(rbac.FoldTo) + " ÀÉÎ ΣΟΦΊΑ ДОМ Straße İı"
 	var got string
 	if err := s.DB().QueryRowContext(t.Context(), `SELECT fold($1)`, probe).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if want := storage.Fold(probe); got != want {
+	if want := rbac.Fold(probe); got != want {
 		t.Errorf("fold(%q) = %q in SQL, %q in Go", probe, got, want)
 	}
 }

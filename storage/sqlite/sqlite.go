@@ -17,6 +17,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 	"github.com/rollcall/rollcall/storage/internal/sqlstore"
 )
@@ -56,15 +57,15 @@ var dialect = &sqlstore.Dialect{
 // The path ":memory:" gives a private in-memory database, for tests.
 func Open(ctx context.Context, path string) (*Store, error) {
 	d := &sqlite.Driver{}
-	// fold is storage.Fold, which SQLite's ASCII-only lower() is not.
+	// fold is rbac.Fold, which SQLite's ASCII-only lower() is not.
 	d.MustRegisterDeterministicScalarFunction("fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		switch v := args[0].(type) {
 		case nil:
 			return nil, nil
 		case string:
-			return storage.Fold(v), nil
+			return rbac.Fold(v), nil
 		case []byte:
-			return storage.Fold(string(v)), nil
+			return rbac.Fold(string(v)), nil
 		default:
 			return v, nil
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -340,7 +341,7 @@ func sortedValues(vs []storage.Value) []string {
 
 func ptr[T any](v T) *T { return &v }
 
-// Both backends fold as storage.Fold does: in the folded copies they store (userName
+// Both backends fold as rbac.Fold does: in the folded copies they store (userName
 // uniqueness) and in SQL's fold() of a column compared case-insensitively (a title).
 func testUnicodeFold(t *testing.T, s storage.Store) {
 	f := setup(t, s, "acme")
@@ -356,13 +357,13 @@ func testUnicodeFold(t *testing.T, s storage.Store) {
 	}
 	for q, want := range map[string]bool{"σοφία s": true, "ΣΟΦΊΑ S": true, "σοφια s": false} {
 		page, err := s.Users(t.Context(), f.scope, storage.Query{Limit: 10,
-			Filter: storage.Compare{Field: storage.FieldTitle, Op: storage.OpEq, Value: storage.Fold(q), Fold: true}})
+			Filter: storage.Compare{Field: storage.FieldTitle, Op: storage.OpEq, Value: rbac.Fold(q), Fold: true}})
 		if err != nil || (len(page.Items) == 1) != want {
 			t.Errorf("title eq %q: %d users, %v; want a match %v", q, len(page.Items), err, want)
 		}
 	}
 	page, err := s.Users(t.Context(), f.scope, storage.Query{Limit: 10,
-		Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: storage.Fold("οδος"), Fold: true}})
+		Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: rbac.Fold("οδος"), Fold: true}})
 	if err != nil || len(page.Items) != 1 {
 		t.Errorf("userName eq \"οδος\": %d users, %v; want ΟΔΟΣ", len(page.Items), err)
 	}
@@ -1471,6 +1472,10 @@ func Refold(t *testing.T, migration string, exec func(sql string), reopen func()
 	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
 		VALUES ('ru1', 'rt1', 'human', 'sso', 'Straſse', 'straſse', true, 1, 0, 0),
 		       ('ru2', 'rt1', 'human', 'sso', 'ΟΔΟΣ', 'οδοσ', true, 1, 0, 0)`)
+	exec(`INSERT INTO connections (id, tenant_id, name, name_fold, kind, created_at, updated_at)
+		VALUES ('rc1', 'rt1', 'okta', 'okta', 'okta', 0, 0)`)
+	exec(`INSERT INTO groups (id, tenant_id, connection_id, display_name, display_name_fold, normalized_name, scim, version, created_at, updated_at, last_seen_at)
+		VALUES ('rg1', 'rt1', 'rc1', 'Straſse Team', 'straſse team', 'straſse_team', true, 1, 0, 0, 0)`)
 	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
 	s, err := reopen()
 	if err != nil {
@@ -1479,10 +1484,13 @@ func Refold(t *testing.T, migration string, exec func(sql string), reopen func()
 	scope := storage.Scope{TenantID: "rt1"}
 	for name, want := range map[string]string{"STRASSE": "ru1", "οδος": "ru2"} {
 		page, err := s.Users(t.Context(), scope, storage.Query{Limit: 2,
-			Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: storage.Fold(name), Fold: true}})
+			Filter: storage.Compare{Field: storage.FieldUserName, Op: storage.OpEq, Value: rbac.Fold(name), Fold: true}})
 		if err != nil || len(page.Items) != 1 || page.Items[0].ID != want {
 			t.Errorf("after %s, userName eq %q finds %v (%v), want %s", migration, name, userIDs(page.Items), err, want)
 		}
+	}
+	if g, err := s.GroupByName(t.Context(), storage.Scope{TenantID: "rt1", ConnectionID: "rc1"}, rbac.NormalizeGroupName("STRASSE Team")); err != nil || g.ID != "rg1" {
+		t.Errorf("after %s, the group normalized as %q: %+v, %v", migration, rbac.NormalizeGroupName("STRASSE Team"), g, err)
 	}
 	// A userName that folds like another since the change, stored as the former fold had it.
 	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)

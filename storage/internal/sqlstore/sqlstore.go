@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rollcall/rollcall/rbac"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -270,7 +271,7 @@ func (o optTime) Scan(v any) error {
 	return nil
 }
 
-func fold(s string) string { return storage.Fold(s) }
+func fold(s string) string { return rbac.Fold(s) }
 
 // ConstraintOf names the uniqueness rule a backend's violation message is about; s holds
 // the constraint or column names the database reported.

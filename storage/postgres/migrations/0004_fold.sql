@@ -1,7 +1,7 @@
--- fold becomes Unicode simple case folding (storage.Fold): lower(), then the lower-case
+-- fold becomes Unicode simple case folding (rbac.Fold): lower(), then the lower-case
 -- letters that fold to another one (final sigma to sigma, long s to s, the Greek symbol
 -- variants, Cyrillic's rounded letters). With lower() alone "ΟΔΟΣ" and "οδος" were two
--- userNames. The two strings are storage.FoldFrom and storage.FoldTo, which
+-- userNames. The two strings are rbac.FoldFrom and rbac.FoldTo, which
 -- TestFoldMigrations compares with this file.
 CREATE OR REPLACE FUNCTION fold(t TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION fold(t TEXT) RETURNS TEXT
 
 -- The folded copies Rollcall stores are folded again; only names holding one of those letters
 -- change. Names that are unique in their scope and now fold alike (a userName "ΟΔΟΣ" beside
--- "οδος") would make one of them unreachable by name, and a lookup by the other could find
+-- "οδος", or two groups of one connection) would make one of them unreachable by name, and a lookup by the other could find
 -- the wrong user. The migration refuses them, naming each pair: rename one of each with the
 -- version that made them, then start again. Only the rows whose fold changes are compared,
 -- through the indexes on the folded names.
@@ -24,7 +24,8 @@ BEGIN
         ('tenants', 'name', 'name_fold', NULL),
         ('connections', 'name', 'name_fold', 'tenant_id'),
         ('permission_sets', 'name', 'name_fold', 'tenant_id'),
-        ('roles', 'name', 'name_fold', 'tenant_id')) AS x (tbl, src, col, scope)
+        ('roles', 'name', 'name_fold', 'tenant_id'),
+        ('groups', 'normalized_name', 'normalized_name', 'connection_id')) AS x (tbl, src, col, scope)
     LOOP
         EXECUTE format($q$
             WITH c AS (SELECT id, %2$I AS name, fold(%2$I) AS f%4$s FROM %1$I WHERE %3$I <> fold(%2$I))
@@ -61,4 +62,7 @@ UPDATE connections SET name_fold = fold(name) WHERE name_fold <> fold(name);
 UPDATE permission_sets SET name_fold = fold(name) WHERE name_fold <> fold(name);
 UPDATE roles SET name_fold = fold(name) WHERE name_fold <> fold(name);
 UPDATE groups SET display_name_fold = fold(display_name) WHERE display_name_fold <> fold(display_name);
+-- A group's key (rbac.NormalizeGroupName) folds as the rest now do; it was lower-cased, and
+-- folding it again is what normalizing its name anew gives.
+UPDATE groups SET normalized_name = fold(normalized_name) WHERE normalized_name <> fold(normalized_name);
 UPDATE user_values SET value_fold = fold(value) WHERE value_fold <> fold(value);
