@@ -119,15 +119,19 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	return &Store{Store: sqlstore.New(db, dialect), pool: pool}, nil
 }
 
-// foldProbe holds letters of several scripts, in upper case.
-const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ДОМ"
+// foldProbe holds letters of several scripts, in upper case, and the letters locales
+// lower-case their own way: I (ı in Turkish) and İ (i and a combining dot in ICU's root
+// locale, i in Go).
+const foldProbe = "ÀÉÎÕÜ ΑΒΓΔ ΟΔΟΣ ДОМ Ǆ I İ"
 
 // checkCaseFolding refuses a database whose lower() does not lower-case as Rollcall does in Go
 // (strings.ToLower, the first step of rbac.Fold, whose second step SQL's fold() repeats
 // with translate()). Rollcall stores the folded copies it compares names by, and filters on
 // other attributes compare fold(column) in SQL with a value folded in Go: under an
 // LC_CTYPE such as C, lower() changes ASCII letters only, so "ÉMILE" would not find "émile"
-// and a name could be taken twice. The check reads nothing and writes nothing.
+// and a name could be taken twice; under a Turkish or ICU locale, "IAN" folded in SQL would
+// not find "ian" folded in Go. The check reads nothing and writes nothing, and runs before
+// the migrations, which fold stored names in SQL.
 func checkCaseFolding(ctx context.Context, pool *pgxpool.Pool) error {
 	var same bool
 	if err := pool.QueryRow(ctx, `SELECT lower($1::text) = $2::text`, foldProbe, strings.ToLower(foldProbe)).Scan(&same); err != nil {
@@ -140,9 +144,10 @@ func checkCaseFolding(ctx context.Context, pool *pgxpool.Pool) error {
 	// (the lc_ctype setting is gone since PostgreSQL 16).
 	var ctype string
 	_ = pool.QueryRow(ctx, `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype)
-	return fmt.Errorf("postgres: this database lower-cases ASCII letters only (LC_CTYPE %q): Rollcall compares "+
-		"names ignoring case in every script and needs a UTF-8 LC_CTYPE; create the database with "+
-		"CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (or another UTF-8 locale)", ctype)
+	return fmt.Errorf("postgres: this database does not lower-case as Rollcall does (LC_CTYPE %q; a C locale changes "+
+		"ASCII letters only, a Turkish or ICU one treats I and İ its own way): Rollcall compares names ignoring case in "+
+		"every script; create the database with "+
+		"CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (or another UTF-8 libc locale)", ctype)
 }
 
 // Close closes the pool.

@@ -72,6 +72,33 @@ func TestOpen_RefusesASCIIOnlyFolding(t *testing.T) {
 	}
 }
 
+// A database whose default collation lower-cases I and İ its own way (ICU, here Turkish) is
+// refused too: names folded in SQL would not match names folded in Go.
+func TestOpen_RefusesTurkishFolding(t *testing.T) {
+	base := pgtest.URL(t)
+	admin, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var icu bool
+	if err := admin.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i')`).Scan(&icu); err != nil {
+		t.Fatal(err)
+	}
+	if !icu {
+		t.Skip("this PostgreSQL is built without ICU")
+	}
+	db := ownDatabase(t, "TEMPLATE template0 LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'tr'")
+	s, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a database whose lower() folds I as Turkish does")
+	}
+	if !strings.Contains(err.Error(), "does not lower-case as Rollcall does") {
+		t.Errorf("error does not say what is wrong: %v", err)
+	}
+}
+
 // Ensure every way PostgreSQL refuses the store's new connections is ErrUnavailable (the
 // client's 503), not an internal error: the database closed to connections (55000) and the
 // database gone (3D000). Reopened, the same store works again by itself.
