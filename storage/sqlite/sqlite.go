@@ -94,10 +94,49 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := sqlstore.Migrate(ctx, db, dialect, sub); err != nil {
+		if strings.Contains(err.Error(), "now one name under case folding") {
+			err = fmt.Errorf("%w: %s", err, foldClashes(ctx, db))
+		}
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	return &Store{Store: sqlstore.New(db, dialect)}, nil
+}
+
+// foldClashes names the pairs of names the case-folding migration (0003_fold.sql) refused,
+// which SQLite's refusal (a failed CHECK) cannot: the migration's own comparison, for each
+// kind of name unique in its scope.
+func foldClashes(ctx context.Context, db *sql.DB) string {
+	var pairs []string
+	for _, t := range []struct{ table, name, fold, scope string }{
+		{"users", "user_name", "user_name_fold", "tenant_id"},
+		{"tenants", "name", "name_fold", ""}, // unique across tenants
+		{"connections", "name", "name_fold", "tenant_id"},
+		{"permission_sets", "name", "name_fold", "tenant_id"},
+		{"roles", "name", "name_fold", "tenant_id"},
+		{"groups", "normalized_name", "normalized_name", "connection_id"},
+	} {
+		scope, sameScope := "''", ""
+		if t.scope != "" {
+			scope, sameScope = t.scope, " AND o."+t.scope+" = c.scope"
+		}
+		q := fmt.Sprintf(`WITH c AS MATERIALIZED (SELECT id, %[2]s AS name, fold(%[2]s) AS f, %[4]s AS scope FROM %[1]s WHERE %[3]s <> fold(%[2]s))
+			SELECT c.id, c.name, o.id, o.%[2]s FROM c JOIN %[1]s o ON o.%[3]s = c.f AND o.id <> c.id%[5]s
+			UNION SELECT c.id, c.name, d.id, d.name FROM c JOIN c d ON d.f = c.f AND d.id < c.id AND d.scope = c.scope`,
+			t.table, t.name, t.fold, scope, sameScope)
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return "(the pairs could not be listed: " + err.Error() + ")"
+		}
+		for rows.Next() {
+			var a, an, b, bn string
+			if rows.Scan(&a, &an, &b, &bn) == nil {
+				pairs = append(pairs, fmt.Sprintf("%s %q (%s) and %q (%s)", t.table, an, a, bn, b))
+			}
+		}
+		rows.Close()
+	}
+	return strings.Join(pairs, "; ")
 }
 
 type connector struct {

@@ -1496,7 +1496,8 @@ func Refold(t *testing.T, migration string, exec func(sql string), reopen func()
 	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
 		VALUES ('ru3', 'rt1', 'human', 'sso', 'οδος', 'οδος', true, 1, 0, 0)`)
 	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
-	if _, err := reopen(); err == nil || !strings.Contains(err.Error(), "now one name") {
-		t.Errorf("%s with two userNames that now fold alike: %v, want a refusal that says so", migration, err)
+	if _, err := reopen(); err == nil || !strings.Contains(err.Error(), "now one name") ||
+		!strings.Contains(err.Error(), "ru2") || !strings.Contains(err.Error(), "ru3") {
+		t.Errorf("%s with two userNames that now fold alike: %v, want a refusal that says so and names them", migration, err)
 	}
 }
