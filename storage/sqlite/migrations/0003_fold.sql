@@ -6,7 +6,8 @@
 -- Names that are unique in their scope and now fold alike (a userName "ΟΔΟΣ" beside "οδος")
 -- would make one of them unreachable by name, and a lookup by the other could find the wrong
 -- user. The migration refuses them: a row in fold_clashes fails its CHECK, whose name is the
--- message. Only the rows whose fold changes are compared, through the folded names' indexes.
+-- message (the store then names the pairs: sqlite.foldClashes). Only the rows whose fold
+-- changes are compared, through the folded names' indexes.
 CREATE TEMP TABLE fold_clashes (
     pair TEXT,
     CONSTRAINT "names that are now one name under case folding (a userName, group, tenant, connection, role or permission set name beside one differing by a final sigma, a long s or a Greek or Cyrillic letter variant): rename one of each such pair with the previous Rollcall, then start again" CHECK (pair IS NULL)
