@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/rollcall/rollcall/storage"
@@ -197,35 +196,20 @@ func (t *txn) DeleteUser(ctx context.Context, scope storage.Scope, id string, at
 // leaveGroups removes a deleted member (a user or a group) from the groups it was in, and
 // moves their version and lastModified to at: their members changed, as a member PATCH
 // changes them. Memberships name members without a foreign key (a member is a user or a
-// group), so nothing else removes them. The groups are updated in id order, so that two
+// group), so nothing else removes them. The groups are locked in id order, so that two
 // deletions cannot lock them in opposite orders.
 func (t *txn) leaveGroups(ctx context.Context, memberID string, at time.Time) error {
-	rows, err := t.q.QueryContext(ctx, `DELETE FROM group_members WHERE member_id = $1 RETURNING group_id`, memberID)
-	if err != nil {
-		return t.fail("delete memberships", err)
+	var del builder
+	del.w("DELETE FROM group_members WHERE member_id = ", del.arg(memberID), " RETURNING group_id")
+	groups, err := t.returnedIDs(ctx, "delete memberships", &del)
+	if err != nil || len(groups) == 0 {
+		return err
 	}
-	var groups []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			rows.Close()
-			return t.fail("delete memberships", err)
-		}
-		groups = append(groups, g)
-	}
-	if err := rows.Close(); err != nil {
-		return t.fail("delete memberships", err)
-	}
-	if err := rows.Err(); err != nil {
-		return t.fail("delete memberships", err)
-	}
-	slices.Sort(groups)
-	for _, g := range groups {
-		if _, err := t.q.ExecContext(ctx, `UPDATE groups SET version = version + 1, updated_at = $2 WHERE id = $1`, g, micros(at)); err != nil {
-			return t.fail("touch groups", err)
-		}
-	}
-	return nil
+	var b builder
+	b.w("UPDATE groups SET version = version + 1, updated_at = ", b.arg(micros(at)),
+		" WHERE id IN (SELECT id FROM groups WHERE ", t.in(&b, "id", groups), " ORDER BY id", t.d.ForUpdate, ")")
+	_, err = t.q.ExecContext(ctx, b.String(), b.args...)
+	return t.fail("touch groups", err)
 }
 
 // scopeWhere appends the scope's conditions on the table (or alias) named.
