@@ -231,32 +231,22 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		}
 		plain = append(plain, entry{a, k, v})
 	}
-	named := make(map[string]string, len(plain)) // attribute path → the key that named it
+	// In path order: the same value is applied, or refused with the same message, every
+	// time, and a complex attribute comes before its sub-attributes (its path is their prefix).
+	slices.SortFunc(plain, func(x, y entry) int { return strings.Compare(x.a.path()+"\x00"+x.key, y.a.path()+"\x00"+y.key) })
+	named := map[string]string{} // attribute path → the key that named it
 	for _, e := range plain {
-		paths := []string{e.a.path()}
-		if e.a.parent != nil {
-			paths = append(paths, e.a.parent.path())
+		path := e.a.path()
+		other, twice := named[path]
+		if e.a.parent != nil && !twice {
+			other, twice = named[e.a.parent.path()]
 		}
-		for _, p := range paths {
-			if other, ok := named[p]; ok {
-				return badRequest(typeInvalidValue, "The value names %s twice (as %q and %q); name each attribute once.",
-					p, clip(other), clip(e.key))
-			}
+		if twice {
+			return badRequest(typeInvalidValue, "The value names %s twice (as %q and %q); name each attribute once.",
+				path, clip(other), clip(e.key))
 		}
-		named[e.a.path()] = e.key
+		named[path] = e.key
 	}
-	for _, e := range plain { // a sub-attribute named after its parent
-		if e.a.parent != nil {
-			continue
-		}
-		for p, k := range named {
-			if strings.HasPrefix(p, e.a.path()+".") {
-				return badRequest(typeInvalidValue, "The value names %s twice (as %q and %q); name each attribute once.",
-					p, clip(e.key), clip(k))
-			}
-		}
-	}
-	slices.SortFunc(plain, func(x, y entry) int { return strings.Compare(x.a.path(), y.a.path()) })
 	for _, e := range plain {
 		if err := dp.set(op, e.a, e.v); err != nil {
 			return err
