@@ -184,23 +184,9 @@ func ownDatabase(t *testing.T, options string) database {
 // Ensure the case-folding migration folds stored names again, refuses names that now fold
 // alike, and folds in SQL with the table Go folds with.
 func TestOpen_Refold(t *testing.T) {
-	db := ownDatabase(t, "")
-	s, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	storagetest.Refold(t, "0004_fold.sql", func(sql string) {
-		if _, err := s.DB().ExecContext(t.Context(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}, func() (storage.Store, error) {
-		s.Close()
-		reopened, err := postgres.Open(t.Context(), db.url.String(), postgres.Options{})
-		if err == nil {
-			s = reopened
-		}
-		return reopened, err
+	url := ownDatabase(t, "").url.String()
+	storagetest.Refold(t, "0004_fold.sql", func() (storagetest.SQLStore, error) {
+		return postgres.Open(t.Context(), url, postgres.Options{})
 	})
 }
 

@@ -117,21 +117,5 @@ func TestUsers_EmailLookupPlan(t *testing.T) {
 // fold alike.
 func TestOpen_Refold(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rollcall.db")
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	storagetest.Refold(t, "0003_fold.sql", func(sql string) {
-		if _, err := s.DB().ExecContext(t.Context(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}, func() (storage.Store, error) {
-		s.Close()
-		reopened, err := sqlite.Open(t.Context(), path)
-		if err == nil {
-			s = reopened
-		}
-		return reopened, err
-	})
+	storagetest.Refold(t, "0003_fold.sql", func() (storagetest.SQLStore, error) { return sqlite.Open(t.Context(), path) })
 }

@@ -4,6 +4,7 @@ package storagetest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -1461,13 +1462,38 @@ func holdTx(t *testing.T, s storage.Store, fn func(storage.Tx) error) (release f
 	return func() { close(released) }, result
 }
 
+// SQLStore is a store whose database can be written to directly, as a migration test must.
+type SQLStore interface {
+	storage.Store
+	DB() *sql.DB
+}
+
 // Refold checks a case-folding migration on a store's database: names stored with the former
 // fold (lower-casing alone) are folded again when the migration runs, and names that fold
-// alike since then make it refuse, saying so. exec runs SQL on the database; reopen closes
-// the store and opens it again, running the migrations not recorded as applied; migration is
-// the file's name in schema_migrations.
-func Refold(t *testing.T, migration string, exec func(sql string), reopen func() (storage.Store, error)) {
+// alike since then make it refuse, saying so and naming them. open opens the store on the
+// same database each time, running the migrations not recorded as applied; migration is the
+// file's name in schema_migrations.
+func Refold(t *testing.T, migration string, open func() (SQLStore, error)) {
 	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	exec := func(q string) {
+		t.Helper()
+		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	reopen := func() error {
+		s.Close()
+		reopened, err := open()
+		if err == nil {
+			s = reopened
+		}
+		return err
+	}
 	exec(`INSERT INTO tenants (id, name, name_fold, created_at) VALUES ('rt1', 'Acme', 'acme', 0)`)
 	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
 		VALUES ('ru1', 'rt1', 'human', 'sso', 'Straſse', 'straſse', true, 1, 0, 0),
@@ -1477,8 +1503,7 @@ func Refold(t *testing.T, migration string, exec func(sql string), reopen func()
 	exec(`INSERT INTO groups (id, tenant_id, connection_id, display_name, display_name_fold, normalized_name, scim, version, created_at, updated_at, last_seen_at)
 		VALUES ('rg1', 'rt1', 'rc1', 'Straſse Team', 'straſse team', 'straſse_team', true, 1, 0, 0, 0)`)
 	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
-	s, err := reopen()
-	if err != nil {
+	if err := reopen(); err != nil {
 		t.Fatalf("%s on names that stay distinct: %v", migration, err)
 	}
 	scope := storage.Scope{TenantID: "rt1"}
@@ -1496,7 +1521,7 @@ func Refold(t *testing.T, migration string, exec func(sql string), reopen func()
 	exec(`INSERT INTO users (id, tenant_id, kind, auth, user_name, user_name_fold, active, version, created_at, updated_at)
 		VALUES ('ru3', 'rt1', 'human', 'sso', 'οδος', 'οδος', true, 1, 0, 0)`)
 	exec(`DELETE FROM schema_migrations WHERE name = '` + migration + `'`)
-	if _, err := reopen(); err == nil || !strings.Contains(err.Error(), "now one name") ||
+	if err := reopen(); err == nil || !strings.Contains(err.Error(), "now one name") ||
 		!strings.Contains(err.Error(), "ru2") || !strings.Contains(err.Error(), "ru3") {
 		t.Errorf("%s with two userNames that now fold alike: %v, want a refusal that says so and names them", migration, err)
 	}
