@@ -51,6 +51,24 @@ func testPatchAtomic(e *env) {
 	}
 }
 
+// Ensure an add or replace of null unassigns what its path names (RFC 7643 §2.5), as Entra's
+// null update sends to clear attributes, and that a null on a value filter that matches nothing
+// changes nothing.
+func testPatchNullUnassigns(e *env) {
+	u := e.createUser(newUser(map[string]any{"displayName": "Nulled", "title": "Gone", "nickName": "Kept"}))
+	p := userPath(str(u, "id"))
+	e.mustPatch(p,
+		map[string]any{"op": "replace", "path": "displayName", "value": nil},
+		map[string]any{"op": "Add", "path": "title", "value": nil},
+		map[string]any{"op": "replace", "path": `phoneNumbers[type eq "mobile"].value`, "value": nil},
+	)
+	m := e.get(p)
+	if present(m, "displayName") || present(m, "title") || str(m, "nickName") != "Kept" || present(m, "phoneNumbers") {
+		e.t.Errorf("after replace displayName null, add title null and replace phoneNumbers[type eq \"mobile\"].value null: want no displayName, no title, no phoneNumbers and nickName %q; got %s",
+			"Kept", brief(m))
+	}
+}
+
 // Ensure a malformed path is 400 invalidPath.
 func testPatchInvalidPath(e *env) {
 	u := e.createUser(newUser(nil))

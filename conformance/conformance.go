@@ -287,6 +287,7 @@ var rfcCases = []testCase{
 	{"Patch/InvalidPath", testPatchInvalidPath},
 	{"Patch/BadSchemas", testPatchBadSchemas},
 	{"Patch/UnknownOp", testPatchUnknownOp},
+	{"Patch/NullUnassigns", testPatchNullUnassigns},
 	{"Patch/RemoveWithoutPath", testPatchRemoveWithoutPath},
 	{"Errors/MalformedJSON", testMalformedJSON},
 	{"ETag/Versions", testETag},

@@ -691,10 +691,19 @@ func (s *fakeServer) applyOp(kind string, attrs map[string]any, op, path string,
 			}
 		}()
 	}
-	if op != "remove" && (!hasValue || value == nil) {
+	if op != "remove" && !hasValue {
 		return bad("invalidValue", "%s needs a value", op)
 	}
 	def := pp.def
+	if op != "remove" && value == nil && s.bug != "null value refused" {
+		// Assigning null unassigns (RFC 7643 §2.5); adding null to a list adds nothing.
+		if op == "add" && def.multi && pp.filter == nil && pp.sub == "" {
+			return nil
+		}
+		op, hasValue = "remove", false
+	} else if op != "remove" && value == nil {
+		return bad("invalidValue", "%s needs a value", op)
+	}
 	list, _ := m[def.name].([]any)
 	defer func() {
 		if isEmpty(m[def.name]) {

@@ -126,6 +126,7 @@ func TestMutants(t *testing.T) {
 		{"string booleans rejected", []string{"Users/ActiveAsString", "Flows/entra/user_legacy"}},
 		{"userName case-sensitive", []string{"Users/UniqueUserNameIgnoresCase"}},
 		{"PATCH not atomic", []string{"Patch/Atomic"}},
+		{"null value refused", []string{"Patch/NullUnassigns"}},
 		{"remove with a value list removes all", []string{"Groups/PatchRemoveMembersByValue", "Flows/entra/group_legacy"}},
 		{"unknown member fails the whole add", []string{"Groups/PatchUnknownMember"}},
 		{"itemsPerPage is the requested count", []string{"Pagination/Pages", "Filters/NoMatch"}},

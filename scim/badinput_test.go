@@ -82,6 +82,8 @@ func TestBadInput(t *testing.T) {
 		{"PATCH path-less value not an object", "PATCH", "/Users/" + uid, patch(op("replace", "", "x")), nil, 400, typeInvalidValue, "object"},
 		{"PATCH wrong value type", "PATCH", "/Users/" + uid, patch(op("replace", "active", "maybe")), nil, 400, typeInvalidValue, "active"},
 		{"PATCH removes required userName", "PATCH", "/Users/" + uid, patch(op("remove", "userName", nil)), nil, 400, typeInvalidValue, ""},
+		{"PATCH sets required userName to null", "PATCH", "/Users/" + uid, patch(map[string]any{"op": "replace", "path": "userName", "value": nil}), nil, 400, typeInvalidValue, ""},
+		{"PATCH null without a path", "PATCH", "/Users/" + uid, patch(map[string]any{"op": "replace", "value": nil}), nil, 400, typeInvalidValue, "object"},
 		{"PATCH filtered replace with no target", "PATCH", "/Users/" + uid, patch(op("replace", `emails[value co "zzz"].type`, "home")), nil, 400, typeNoTarget, "emails"},
 		{"PATCH atomic: a later op fails", "PATCH", "/Users/" + uid, patch(op("replace", "title", "changed"), op("replace", "nope", "x")), nil, 400, typeInvalidPath, "nope"},
 		{"PATCH rename to a taken userName", "PATCH", "/Users/" + uid, patch(op("replace", "title", "changed"), op("replace", "userName", "BJensen2")), nil, 409, typeUniqueness, "userName"},

@@ -30,6 +30,9 @@ type patchOp struct {
 	path     *filter.Path
 	value    any
 	hasValue bool
+	// null is an add or replace whose value is an explicit JSON null: it unassigns what its
+	// path names (RFC 7643 §2.5), as Entra sends to clear attributes.
+	null bool
 }
 
 func readBody(r *http.Request) ([]byte, error) {
@@ -95,12 +98,12 @@ func parsePatch(body []byte) ([]patchOp, *Error) {
 				op.path, op.rawPath = &parsed, ps
 			}
 		}
-		op.value, op.hasValue = lookupFold(m, "value")
-		if op.value == nil {
-			op.hasValue = false
-		}
+		var present bool
+		op.value, present = lookupFold(m, "value")
+		op.hasValue = present && op.value != nil
+		op.null = present && op.value == nil && op.op != "remove"
 		switch {
-		case op.op != "remove" && !op.hasValue:
+		case op.op != "remove" && !op.hasValue && !op.null:
 			return nil, badRequest(typeInvalidValue, "Operation %d (%s) needs a value.", i+1, op.op)
 		case op.op == "remove" && op.path == nil:
 			return nil, badRequest(typeNoTarget, "Operation %d: remove needs a path.", i+1)
@@ -136,6 +139,12 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 		return dp.applyMap(op.op, values)
 	}
 	p := *op.path
+	if op.null {
+		var skip bool
+		if op, skip = dp.unassign(op); skip {
+			return nil
+		}
+	}
 	if s, ok := dp.res.Schema(p.AttributePath); ok && p.ValueExpression == nil && p.SubAttribute == nil {
 		// The path is a whole extension: "urn:…:enterprise:2.0:User".
 		if s.ID == dp.rs.core.ID {
@@ -180,6 +189,18 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 		return dp.remove(a, op)
 	}
 	return dp.set(op.op, a, op.value)
+}
+
+// unassign turns an add or replace of null at a path into what assigning null means (RFC 7643
+// §2.5): the remove of what the path names. Adding null to a multi-valued attribute adds no
+// value, and changes nothing (skip).
+func (dp *docPatcher) unassign(op patchOp) (patchOp, bool) {
+	p := *op.path
+	if a, ok := dp.rs.lookup(p.AttributePath); ok && op.op == "add" && a.multiValued() && p.ValueExpression == nil {
+		return op, true
+	}
+	op.op, op.null = "remove", false
+	return op, false
 }
 
 // applyMap applies a path-less add or replace: each key an attribute, a dotted
@@ -279,9 +300,6 @@ func colonAfterURN(path string) string {
 // applyPathKey applies a path-less value's key that is a filtered path, as the same operation
 // with that path. Silently skipping it would answer success for a change never made.
 func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
-	if v == nil {
-		return nil // an explicit null is ignored, as everywhere in a path-less value
-	}
 	p, err := expr.ParsePath(key)
 	if err != nil {
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: %s", clip(key), err.Error())
@@ -290,7 +308,8 @@ func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: send a filter on %s as the operation's path.",
 			clip(key), p.AttributePath.AttributeName)
 	}
-	return dp.apply(patchOp{op: op, rawPath: key, path: &p, value: v, hasValue: true})
+	// A null unassigns, as it does for every other key of a path-less value.
+	return dp.apply(patchOp{op: op, rawPath: key, path: &p, value: v, hasValue: v != nil, null: v == nil})
 }
 
 // container returns the map holding attribute a (the document, an extension's map, or the
@@ -639,18 +658,44 @@ func checkGrowth(before map[string]int, doc map[string]any) *Error {
 
 // pruneEmpty drops the complex values, and extension containers, that operations left with
 // no sub-attribute (removing manager.value leaves manager {}): RFC 7643 §2.5 treats an
-// attribute without a value as unassigned, and unassigned attributes are not returned.
+// attribute without a value as unassigned, and unassigned attributes are not returned. So
+// are the elements of a multi-valued attribute left with nothing but a type and a primary
+// flag (Entra clears a work email by setting emails[type eq "work"].value to "" or null),
+// and a list left with no element.
 func pruneEmpty(m map[string]any) {
 	for k, v := range m {
-		inner, ok := v.(map[string]any)
-		if !ok {
-			continue
-		}
-		pruneEmpty(inner)
-		if len(inner) == 0 {
-			delete(m, k)
+		switch inner := v.(type) {
+		case map[string]any:
+			pruneEmpty(inner)
+			if len(inner) == 0 {
+				delete(m, k)
+			}
+		case []any:
+			kept := inner[:0]
+			for _, el := range inner {
+				if em, ok := el.(map[string]any); ok && !hasContent(em) {
+					continue
+				}
+				kept = append(kept, el)
+			}
+			if len(kept) == 0 {
+				delete(m, k)
+			} else {
+				m[k] = kept
+			}
 		}
 	}
+}
+
+// hasContent reports whether an element of a multi-valued attribute holds anything besides
+// the type and primary flag that qualify its value.
+func hasContent(el map[string]any) bool {
+	for k := range el {
+		if !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
+			return true
+		}
+	}
+	return false
 }
 
 // withExternalID is the core schema plus externalId, as the library validates POST bodies.

@@ -272,6 +272,14 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 	if !strings.EqualFold(a.key, "members") {
 		return false, nil
 	}
+	if op.null {
+		// Assigning null unassigns (RFC 7643 §2.5): a replace removes the members the path
+		// names; an add of null adds none.
+		if op.op == "add" {
+			return true, nil
+		}
+		op.op, op.null = "remove", false
+	}
 	if op.path.ValueExpression != nil {
 		if op.op != "remove" || op.path.SubAttribute != nil {
 			return true, badRequest(typeMutability, "%q: members are immutable; add or remove them instead.", op.rawPath)
@@ -415,7 +423,7 @@ func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
 	for _, op := range ops {
 		switch {
 		case op.path != nil && isPassword(strings.TrimSpace(op.rawPath)):
-			if op.op == "remove" {
+			if op.op == "remove" || op.null {
 				pw, set = "", true
 			} else if err := take(op.value); err != nil {
 				return nil, "", false, err
@@ -425,10 +433,15 @@ func takePassword(ops []patchOp) ([]patchOp, string, bool, *Error) {
 			if m, ok := op.value.(map[string]any); ok {
 				rest := make(map[string]any, len(m))
 				for k, v := range m {
-					if !isPassword(k) {
+					switch {
+					case !isPassword(k):
 						rest[k] = v
-					} else if err := take(v); err != nil {
-						return nil, "", false, err
+					case v == nil:
+						pw, set = "", true // null unassigns, as a remove does
+					default:
+						if err := take(v); err != nil {
+							return nil, "", false, err
+						}
 					}
 				}
 				op.value = rest

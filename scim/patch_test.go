@@ -111,6 +111,26 @@ func TestPatchUser(t *testing.T) {
 			op("replace", "title", "A"), op("remove", "title", nil), op("add", "title", "C"),
 		}, map[string]any{"title": "C"}},
 		{"explicit nulls remove", []map[string]any{op("replace", "", map[string]any{"title": nil})}, map[string]any{"title": nil}},
+		{"null at a path unassigns (Entra's null update)", []map[string]any{
+			{"op": "replace", "path": "title", "value": nil},
+			{"op": "Add", "path": "name.givenName", "value": nil},
+			{"op": "replace", "path": `emails[type eq "work"].value`, "value": nil},
+			{"op": "replace", "path": enterpriseURN + ":department", "value": nil},
+			{"op": "replace", "path": `phoneNumbers[type eq "mobile"].value`, "value": nil},
+		}, map[string]any{"title": nil, "name.givenName": nil, "name.familyName": "Jensen", "emails.count": 1,
+			"emails.home": "b@home.example", "ext:department": nil, "ext:employeeNumber": "701984", "phoneNumbers": nil}},
+		{"null in a path-less value's filtered key unassigns", []map[string]any{
+			op("replace", "", map[string]any{`emails[type eq "home"].value`: nil, "title": "T"}),
+		}, map[string]any{"emails.count": 1, "emails.home": nil, "emails.work": "b@work.example", "title": "T"}},
+		{"an add of null to a multi-valued attribute adds nothing", []map[string]any{
+			{"op": "add", "path": "emails", "value": nil},
+		}, map[string]any{"emails.count": 2}},
+		{"a replace of null empties a multi-valued attribute", []map[string]any{
+			{"op": "replace", "path": "emails", "value": nil},
+		}, map[string]any{"emails": nil}},
+		{"an email whose value is cleared is dropped", []map[string]any{
+			op("replace", `emails[type eq "work"].value`, ""),
+		}, map[string]any{"emails.count": 1, "emails.home": "b@home.example", "emails.primary": nil}},
 		{"unknown path-less keys are ignored", []map[string]any{
 			op("replace", "", map[string]any{"favoriteColor": "blue", "urn:example:custom:2.0:User:x": "y", "title": "T"}),
 		}, map[string]any{"title": "T"}},
@@ -247,7 +267,12 @@ func TestPatchGroup_Members(t *testing.T) {
 			groupURN + ":members": []map[string]any{{"value": ids[2]}}})}, []string{ids[0], ids[1], ids[2], ids[5]}},
 		{"path-less replace with URN-qualified members", []map[string]any{op("replace", "", map[string]any{
 			strings.ToUpper(groupURN) + ":Members": []map[string]any{{"value": ids[1]}, {"value": ids[5]}}})}, []string{ids[1], ids[5]}},
-		{"replace with [] empties", []map[string]any{op("replace", "members", []any{})}, nil},
+		{"an add of null adds none", []map[string]any{{"op": "add", "path": "members", "value": nil}}, []string{ids[1], ids[5]}},
+		{"a replace of a filtered member with null removes it", []map[string]any{
+			{"op": "replace", "path": `members[value eq "` + ids[1] + `"]`, "value": nil}}, []string{ids[5]}},
+		{"a replace of null empties", []map[string]any{
+			op("add", "members", []map[string]any{{"value": ids[1]}}), {"op": "replace", "path": "members", "value": nil}}, nil},
+		{"replace with [] empties", []map[string]any{op("add", "members", []map[string]any{{"value": ids[1]}}), op("replace", "members", []any{})}, nil},
 		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},
 	}
 	for _, s := range steps {
