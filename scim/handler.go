@@ -255,7 +255,7 @@ func (h *Handler) routes(lib http.Handler) *mux.Router {
 		api.Handle(rs.endpoint+"/.search", notAllowed(http.MethodPost))
 		api.Handle(rs.endpoint+"/{id}", lib).Methods(http.MethodDelete)
 	}
-	api.Handle("/Users/{id}", h.normalizeBody(usersSchema, lib)).Methods(http.MethodPut)
+	api.HandleFunc("/Users/{id}", h.handleReplaceUser).Methods(http.MethodPut)
 	api.HandleFunc("/Groups/{id}", h.handleReplaceGroup).Methods(http.MethodPut)
 	api.HandleFunc("/Users/{id}", h.handleGetUser).Methods(readMethods...)
 	api.HandleFunc("/Groups/{id}", h.handleGetGroup).Methods(readMethods...)
@@ -295,50 +295,6 @@ func headAsGet(next http.Handler) http.Handler {
 			r = &r2
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// normalizeBody rewrites a PUT body into what the library validates (see normalizeResource)
-// before handing it on, keeping a password (never stored as sent) aside.
-//
-// The library ignores attributes and excludedAttributes; they are checked before the write and
-// applied to its answer (RFC 7644 §3.9 asks it of every operation that returns a resource).
-func (h *Handler) normalizeBody(rs *resourceSchema, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		projected := q.Has("attributes") || q.Has("excludedAttributes")
-		proj, perr := parseProjection(rs, q.Get("attributes"), q.Get("excludedAttributes"))
-		if perr != nil {
-			h.writeError(w, r, perr)
-			return
-		}
-		body, err := readBody(r)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		norm, password, serr := normalizeResource(rs, body)
-		if serr != nil {
-			h.writeError(w, r, serr)
-			return
-		}
-		r.Body = readCloser(norm)
-		r.ContentLength = int64(len(norm))
-		if !projected {
-			next.ServeHTTP(w, withPassword(r, password))
-			return
-		}
-		buf := &bufferedWriter{header: http.Header{}}
-		next.ServeHTTP(buf, withPassword(r, password))
-		out := buf.body.Bytes()
-		var res map[string]any
-		if buf.status == http.StatusOK && json.Unmarshal(out, &res) == nil {
-			proj.apply(res)
-			if b, err := json.Marshal(res); err == nil {
-				out = b
-			}
-		}
-		buf.writeTo(w, out)
 	})
 }
 

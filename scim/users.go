@@ -139,13 +139,42 @@ func (h *Handler) createUser(r *http.Request, attrs scim.ResourceAttributes) (st
 	return userStored(rec), doc, nil
 }
 
-// Replace is PUT: the new document replaces the old one entirely (nothing is merged), except
-// that active keeps its value when the body leaves it out.
+// handleReplaceUser is PUT /Users/{id}: the body normalized and validated as a POST body is,
+// the user replaced, and answered as a GET answers it, with the attributes or
+// excludedAttributes asked for (checked before anything is written).
+func (h *Handler) handleReplaceUser(w http.ResponseWriter, r *http.Request) {
+	proj, attrs, password, err := readResource(usersSchema, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	rec, err := h.replaceUser(withPassword(r, password), pathID(r), attrs)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	// rec holds the groups LockUser read: a user's groups are not the user's to change.
+	s := userStored(rec)
+	h.writeResource(w, http.StatusOK, usersSchema, s, h.render(usersSchema, s, h.userAttrs(rec, rec.Groups, true), proj))
+}
+
+// Replace serves the library's PUT route, which Rollcall's own route (handleReplaceUser)
+// comes before.
 func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h, ctx, p := u.h, r.Context(), principalFrom(r.Context())
+	rec, err := u.h.replaceUser(r, id, attrs)
+	if err != nil {
+		return scim.Resource{}, libraryError(r, err)
+	}
+	return libraryResource(userStored(rec), u.h.userAttrs(rec, rec.Groups, true)), nil
+}
+
+// replaceUser is PUT: the new document replaces the old one entirely (nothing is merged),
+// except that active keeps its value when the body leaves it out.
+func (h *Handler) replaceUser(r *http.Request, id string, attrs scim.ResourceAttributes) (storage.User, error) {
+	ctx, p := r.Context(), principalFrom(r.Context())
 	doc, userName, externalID, active, serr := userDoc(attrs)
 	if serr != nil {
-		return scim.Resource{}, libraryError(r, serr)
+		return storage.User{}, serr
 	}
 	// A password replaces the stored hash; a PUT without one keeps it (a client cannot read
 	// it back to send it again).
@@ -153,7 +182,7 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 	if pw := passwordFrom(ctx); pw != "" {
 		var err error
 		if passwordHash, err = h.hashPassword(pw); err != nil {
-			return scim.Resource{}, libraryError(r, err)
+			return storage.User{}, err
 		}
 	}
 	var rec storage.User
@@ -186,10 +215,9 @@ func (u users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes
 		return h.audit(ctx, tx, r, "scim.user.replace", "user", id, redactedDoc(old), redactedDoc(rec), detail)
 	})
 	if err != nil {
-		return scim.Resource{}, libraryError(r, err)
+		return storage.User{}, err
 	}
-	// rec holds the groups LockUser read: a user's groups are not the user's to change.
-	return libraryResource(userStored(rec), h.userAttrs(rec, rec.Groups, true)), nil
+	return rec, nil
 }
 
 func (u users) Delete(r *http.Request, id string) error {

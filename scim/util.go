@@ -1,16 +1,12 @@
 package scim
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 
 	"github.com/elimity-com/scim/optional"
 )
 
 func optionalString(s string) optional.String { return optional.NewString(s) }
-
-func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
 
 // jsonOrNil encodes an audit value; nil stays absent.
 func jsonOrNil(v any) json.RawMessage {

@@ -234,24 +234,11 @@ func decodeJSON(b []byte, v any) error {
 	return nil
 }
 
-// normalizeResource rewrites a POST or PUT body into the form the library validates: known
+// normalizedMap rewrites a POST or PUT body into the form the library validates: known
 // attributes coerced (see coerce), extension containers under their canonical URN, schema
 // URNs in canonical case. Unknown attributes stay (the library ignores them); read-only ones
 // are ignored by the library too. It also takes out "password", which is never part of the
 // stored resource.
-func normalizeResource(rs *resourceSchema, body []byte) (out []byte, password string, err *Error) {
-	res, password, err := normalizedMap(rs, body)
-	if err != nil {
-		return nil, "", err
-	}
-	b, e := json.Marshal(res)
-	if e != nil {
-		return nil, "", badRequest(typeInvalidSyntax, "The request body could not be re-encoded.")
-	}
-	return b, password, nil
-}
-
-// normalizedMap is normalizeResource's rewrite, as decoded JSON.
 func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, password string, err *Error) {
 	var m map[string]any
 	if e := decodeJSON(body, &m); e != nil || m == nil {
