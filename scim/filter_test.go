@@ -2,6 +2,8 @@ package scim
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -67,8 +69,7 @@ type filterEnv struct {
 func newFilterEnv(t testing.TB) *filterEnv {
 	clock := testNow
 	e := &filterEnv{env: newEnv(t, func(c *Config) {
-		// A second and a quarter apart: times are stored to the microsecond and shown to
-		// the second, and filters compare what is shown.
+		// A second and a quarter apart; filters compare times as they are shown.
 		c.Now = func() time.Time { clock = clock.Add(1250 * time.Millisecond); return clock }
 	})}
 	bodies := []map[string]any{
@@ -131,8 +132,8 @@ func (e *filterEnv) addCommon(d map[string]any, s stored, typ string) {
 	if s.externalID != "" {
 		d["externalId"] = s.externalID
 	}
-	// As rendered: to the second.
-	d["meta"] = map[string]any{"resourceType": typ, "created": s.created.Format(time.RFC3339), "lastModified": s.updated.Format(time.RFC3339)}
+	// As rendered.
+	d["meta"] = map[string]any{"resourceType": typ, "created": formatTime(s.created), "lastModified": formatTime(s.updated)}
 }
 
 // check compares the database's answer to a filter with the evaluator's; it returns false
@@ -253,4 +254,49 @@ func FuzzGroupFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e.check(t, groupsSchema, docs, s)
 	})
+}
+
+// Ensure meta times are shown to the microsecond, as stored, and that a delta read with a
+// watermark inside a second finds the change made later in that second, and only that one:
+// Entra reads changes since its last run with meta.lastModified ge "…" and le "…".
+func TestFilters_TimesWithinOneSecond(t *testing.T) {
+	var clock time.Time
+	e := newEnv(t, func(c *Config) { c.Now = func() time.Time { return clock } })
+	clock = testNow.Add(350*time.Millisecond + 7*time.Microsecond + 900) // 05:06:07.350007 and 900 ns
+	early := e.mustCreate("/Users", user("early"))
+	clock = testNow.Add(600*time.Millisecond + 14*time.Microsecond)
+	late := e.mustCreate("/Users", user("late"))
+	r := e.do("GET", "/Users/"+late, nil)
+	shown, _ := r.body["meta"].(map[string]any)["lastModified"].(string)
+	if shown != "2026-03-04T05:06:07.600014Z" {
+		t.Fatalf("meta.lastModified = %q, want the stored instant to the microsecond", shown)
+	}
+	find := func(filter string) []string {
+		t.Helper()
+		r := e.do("GET", "/Users?filter="+url.QueryEscape(filter), nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", filter, r.status, r.raw)
+		}
+		var ids []string
+		for _, res := range r.body["Resources"].([]any) {
+			ids = append(ids, res.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{`meta.lastModified ge "2026-03-04T05:06:07.500Z" and meta.lastModified le "2026-03-04T05:06:08Z"`, []string{late}},
+		{`meta.lastModified gt "2026-03-04T05:06:07.350007Z"`, []string{late}},
+		{`meta.lastModified eq "` + shown + `"`, []string{late}},
+		{`meta.lastModified le "2026-03-04T05:06:07.6000139Z"`, []string{early}},
+		{`meta.lastModified ge "2026-03-04T05:06:07.6000139Z"`, []string{late}},
+		{`meta.lastModified lt "2026-03-04T05:06:07.350008Z"`, []string{early}},
+		{`meta.created ge "2026-03-04T05:06:07Z" and meta.created lt "2026-03-04T05:06:08Z"`, []string{early, late}},
+	} {
+		if got := find(tc.filter); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.filter, got, tc.want)
+		}
+	}
 }

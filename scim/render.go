@@ -17,6 +17,18 @@ import (
 	"github.com/rollcall/rollcall/scim/expr"
 )
 
+// timeLayout shows meta.created and meta.lastModified as they are stored: in UTC, to the
+// microsecond (xsd:dateTime allows any fraction of a second). Shown to the second, two
+// changes within one second looked alike, and a client reading changes since a watermark
+// with a fraction of a second (an Entra delta read) could not be answered right: the change
+// made later in that second was either missed or shown with a time before the watermark.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// timeUnit is the precision of timeLayout and of the stored times.
+const timeUnit = time.Microsecond
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
 // etag is the weak entity tag of a resource version (RFC 7644 §3.14).
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
@@ -103,8 +115,8 @@ func (h *Handler) render(rs *resourceSchema, s stored, attrs map[string]any, p p
 	out["schemas"] = schemas
 	out["meta"] = meta{
 		ResourceType: rs.name,
-		Created:      s.created.Format(time.RFC3339),
-		LastModified: s.updated.Format(time.RFC3339),
+		Created:      formatTime(s.created),
+		LastModified: formatTime(s.updated),
 		Location:     h.location(rs, s.id),
 		Version:      etag(s.version),
 	}

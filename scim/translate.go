@@ -281,7 +281,7 @@ func (t translator) leaf(a *attr, f storage.Field, e *filter.AttributeExpression
 		if op == storage.OpCo || op == storage.OpSw || op == storage.OpEw {
 			return nil, invalidFilter("%s is a dateTime: co, sw and ew do not apply.", a.key)
 		}
-		return shownSecond(f, op, tm), nil
+		return shownTime(f, op, tm), nil
 	}
 	var s string
 	switch v := e.CompareValue.(type) {
@@ -340,33 +340,32 @@ func compareText(have string, op storage.Op, want string) bool {
 	return false
 }
 
-// shownSecond compares a stored time as it is shown: meta.created and meta.lastModified are
-// rendered to the second, and stored to the microsecond. A filter compares the value a client
-// sees, so "eq" the shown time matches every instant of that second, and "gt" it starts at
-// the next one. Each comparison becomes bounds on the stored instant; a value with a fraction
-// of a second lies between two shown values.
-func shownSecond(f storage.Field, op storage.Op, v time.Time) storage.Filter {
-	second := v.Truncate(time.Second)
-	next := second.Add(time.Second) // the first instant shown after v's second
-	whole := second.Equal(v)
+// shownTime compares a stored time as it is shown (timeLayout, to the microsecond, as stored). A
+// filter may name a time to the nanosecond: such a value lies between two shown values, and
+// each comparison becomes bounds on the stored instant ("eq" it matches nothing, "ge" it
+// starts at the next shown instant).
+func shownTime(f storage.Field, op storage.Op, v time.Time) storage.Filter {
+	shown := v.Truncate(timeUnit)
+	next := shown.Add(timeUnit) // the next instant shown
+	exact := shown.Equal(v)
 	at := func(op storage.Op, t time.Time) storage.Filter { return storage.Compare{Field: f, Op: op, Value: t} }
-	during := storage.And{Left: at(storage.OpGe, second), Right: at(storage.OpLt, next)}
+	during := storage.And{Left: at(storage.OpGe, shown), Right: at(storage.OpLt, next)}
 	switch {
-	case op == storage.OpEq && whole:
+	case op == storage.OpEq && exact:
 		return during
 	case op == storage.OpEq:
 		return storage.Const(false)
-	case op == storage.OpNe && whole:
+	case op == storage.OpNe && exact:
 		return storage.Not{Filter: during}
 	case op == storage.OpNe:
 		return storage.Const(true)
-	case op == storage.OpGt, op == storage.OpGe && !whole:
+	case op == storage.OpGt, op == storage.OpGe && !exact:
 		return at(storage.OpGe, next)
 	case op == storage.OpGe:
-		return at(storage.OpGe, second)
-	case op == storage.OpLt && whole:
-		return at(storage.OpLt, second)
-	default: // lt with a fraction, le
+		return at(storage.OpGe, shown)
+	case op == storage.OpLt && exact:
+		return at(storage.OpLt, shown)
+	default: // le, and lt between two shown instants
 		return at(storage.OpLt, next)
 	}
 }
