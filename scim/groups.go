@@ -126,7 +126,11 @@ func (h *Handler) createGroup(r *http.Request, attrs scim.ResourceAttributes) (s
 	// connections not at all), streamed by handleCreate as a GET streams them.
 	s := groupStored(rec)
 	s.members = len(added) > 0
-	return s, groupBase(rec), nil
+	out := groupBase(rec)
+	if !s.members {
+		out["members"] = []any{}
+	}
+	return s, out, nil
 }
 
 // groupNameConflict is the 409 for two distinct SCIM groups whose names normalize alike.
@@ -322,7 +326,7 @@ func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) 
 	if !proj.wants("members") {
 		return doc, nil
 	}
-	var members []any
+	members := []any{} // an empty group shows "members": [], as Microsoft's clients expect
 	err := h.store.Members(r.Context(), principalFrom(r.Context()).scope(), g.ID, func(m storage.Member) error {
 		members = append(members, h.memberElement(m))
 		return nil
@@ -330,9 +334,7 @@ func (h *Handler) groupAttrs(r *http.Request, g storage.Group, proj projection) 
 	if err != nil {
 		return nil, err
 	}
-	if len(members) > 0 {
-		doc["members"] = members
-	}
+	doc["members"] = members
 	return doc, nil
 }
 
@@ -351,7 +353,9 @@ func (h *Handler) memberElement(m storage.Member) map[string]any {
 
 // writeGroupStreaming writes a rendered group (res, without members) with its members, read
 // row by row and written as they come: a group of a million members costs the server a
-// buffer, not a million maps. Nothing is written when the group has none the projection keeps.
+// buffer, not a million maps. A group with none the projection keeps shows "members": [].
+// RFC 7643 §2.5 allows an empty attribute to be left out, but Microsoft's reference server
+// answers the empty list, and its test suites read it.
 func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id string, res map[string]any, proj projection) error {
 	head, err := json.Marshal(res)
 	if err != nil {
@@ -377,10 +381,10 @@ func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id 
 		_, err = bw.Write(b)
 		return err
 	})
-	if n > 0 {
-		_ = bw.WriteByte(']')
+	if n == 0 {
+		_, _ = bw.WriteString(`,"members":[`)
 	}
-	_ = bw.WriteByte('}')
+	_, _ = bw.WriteString("]}")
 	return err
 }
 
