@@ -33,9 +33,12 @@ func TestBadInput(t *testing.T) {
 		scimType       string
 		detailContains string
 	}{
-		{"POST malformed JSON", "POST", "/Users", `{"userName": "x"`, nil, 400, typeInvalidSyntax, "JSON object"},
-		{"POST body not an object", "POST", "/Users", `["x"]`, nil, 400, typeInvalidSyntax, "JSON object"},
-		{"POST trailing garbage", "POST", "/Users", `{"userName":"x"} {}`, nil, 400, typeInvalidSyntax, "JSON object"},
+		{"POST malformed JSON", "POST", "/Users", `{"userName": "x"`, nil, 400, typeInvalidSyntax, "not valid JSON (it ends too soon)"},
+		{"POST invalid JSON", "POST", "/Users", `{"userName": x}`, nil, 400, typeInvalidSyntax, "not valid JSON (at byte 14)"},
+		{"POST empty body", "POST", "/Users", ` `, nil, 400, typeInvalidSyntax, "empty"},
+		{"POST body not an object", "POST", "/Users", `["x"]`, nil, 400, typeInvalidSyntax, "is a JSON array; it must be a JSON object"},
+		{"POST body null", "POST", "/Users", `null`, nil, 400, typeInvalidSyntax, "must be a JSON object"},
+		{"POST trailing garbage", "POST", "/Users", `{"userName":"x"} {}`, nil, 400, typeInvalidSyntax, "more than one JSON value"},
 		{"POST missing schemas", "POST", "/Users", `{"userName":"x"}`, nil, 400, typeInvalidSyntax, ""},
 		{"POST missing userName", "POST", "/Users", user(""), nil, 400, typeInvalidValue, "userName"},
 		{"POST blank userName", "POST", "/Users", user("   "), nil, 400, typeInvalidValue, "userName"},
@@ -61,6 +64,7 @@ func TestBadInput(t *testing.T) {
 		{"DELETE If-None-Match a list with the current version", "DELETE", "/Users/" + uid, nil, []string{"If-None-Match", `W/"7", W/"1"`}, 412, "", "If-None-Match"},
 		{"DELETE unknown group", "DELETE", "/Groups/nope", nil, nil, 404, "", "nope"},
 		{"PATCH malformed JSON", "PATCH", "/Users/" + uid, `{"schemas":`, nil, 400, typeInvalidSyntax, "PatchOp"},
+		{"PATCH body an array", "PATCH", "/Users/" + uid, `[{"op": "add"}]`, nil, 400, typeInvalidSyntax, "is a JSON array; it must be a PatchOp JSON object"},
 		{"PATCH wrong schemas", "PATCH", "/Users/" + uid, map[string]any{"schemas": []string{userURN}, "Operations": []any{op("add", "title", "x")}}, nil, 400, typeInvalidValue, "schemas"},
 		{"PATCH no operations", "PATCH", "/Users/" + uid, patch(), nil, 400, typeInvalidValue, "Operations"},
 		{"PATCH operation not an object", "PATCH", "/Users/" + uid, map[string]any{"schemas": []string{patchOpURN}, "Operations": []any{"add"}}, nil, 400, typeInvalidSyntax, "Operation 1"},

@@ -50,7 +50,7 @@ func readBody(r *http.Request) ([]byte, error) {
 func parsePatch(body []byte) ([]patchOp, *Error) {
 	var req map[string]any
 	if err := decodeJSON(body, &req); err != nil || req == nil {
-		return nil, badRequest(typeInvalidSyntax, "The request body must be a PatchOp JSON object.")
+		return nil, bodyError(body, err, "a PatchOp JSON object")
 	}
 	schemas, _ := lookupFold(req, "schemas")
 	list, _ := schemas.([]any)

@@ -3,7 +3,8 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -229,9 +230,36 @@ func decodeJSON(b []byte, v any) error {
 		return err
 	}
 	if d.More() {
-		return fmt.Errorf("trailing data after the JSON value")
+		return errTrailingData
 	}
 	return nil
+}
+
+var errTrailingData = errors.New("trailing data after the JSON value")
+
+// bodyError says what is wrong with a request body that should be a JSON object (what names
+// the object: "a JSON object", "a PatchOp JSON object"), in words of its own: never the
+// decoder's message.
+func bodyError(body []byte, err error, what string) *Error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return badRequest(typeInvalidSyntax, "The request body is empty; it must be %s.", what)
+	case errors.As(err, &syntax):
+		return badRequest(typeInvalidSyntax, "The request body is not valid JSON (at byte %d); it must be %s.", syntax.Offset, what)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest(typeInvalidSyntax, "The request body is not valid JSON (it ends too soon); it must be %s.", what)
+	case errors.Is(err, errTrailingData):
+		return badRequest(typeInvalidSyntax, "The request body holds more than one JSON value; it must be %s.", what)
+	case errors.As(err, &typ):
+		kind := typ.Value // array, string, number or bool
+		if kind == "bool" {
+			kind = "boolean"
+		}
+		return badRequest(typeInvalidSyntax, "The request body is a JSON %s; it must be %s.", kind, what)
+	}
+	return badRequest(typeInvalidSyntax, "The request body must be %s.", what)
 }
 
 // normalizedMap rewrites a POST or PUT body into the form the library validates: known
@@ -242,7 +270,7 @@ func decodeJSON(b []byte, v any) error {
 func normalizedMap(rs *resourceSchema, body []byte) (res map[string]any, password string, err *Error) {
 	var m map[string]any
 	if e := decodeJSON(body, &m); e != nil || m == nil {
-		return nil, "", badRequest(typeInvalidSyntax, "The request body must be a JSON object.")
+		return nil, "", bodyError(body, e, "a JSON object")
 	}
 	res = make(map[string]any, len(m))
 	for k, v := range m {
