@@ -255,7 +255,10 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 			slices.Sort(keys)
 			return true, badRequest(typeInvalidValue, "The value names members twice (as %q and %q); name each attribute once.",
 				clip(keys[0]), clip(keys[1]))
-		case len(keys) == 1 && op.op != "remove":
+		case len(keys) == 1 && members == nil && op.op == "replace":
+			// Assigning null unassigns (RFC 7643 §2.5): no members; an add of null adds none.
+			return false, mp.removeAll()
+		case len(keys) == 1 && members != nil && op.op != "remove":
 			if err := mp.set(op.op, members); err != nil {
 				return true, err
 			}
@@ -296,9 +299,7 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 	if op.op == "remove" {
 		scope := principalFrom(mp.r.Context()).scope()
 		if !op.hasValue {
-			n, serr := mp.tx.RemoveMembersWhere(mp.r.Context(), scope, mp.groupID, nil)
-			mp.note(nil, n, nil)
-			return true, asErrorOrNil(serr)
+			return true, mp.removeAll()
 		}
 		ids, err := memberIDs(op.value)
 		if err != nil {
@@ -309,6 +310,13 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 		return true, asErrorOrNil(serr)
 	}
 	return true, mp.set(op.op, op.value)
+}
+
+// removeAll removes every member.
+func (mp *memberPatcher) removeAll() *Error {
+	n, err := mp.tx.RemoveMembersWhere(mp.r.Context(), principalFrom(mp.r.Context()).scope(), mp.groupID, nil)
+	mp.note(nil, n, nil)
+	return asErrorOrNil(err)
 }
 
 // set adds members (add) or makes them exactly the ones given (replace). A replace takes a

@@ -272,6 +272,9 @@ func TestPatchGroup_Members(t *testing.T) {
 			{"op": "replace", "path": `members[value eq "` + ids[1] + `"]`, "value": nil}}, []string{ids[5]}},
 		{"a replace of null empties", []map[string]any{
 			op("add", "members", []map[string]any{{"value": ids[1]}}), {"op": "replace", "path": "members", "value": nil}}, nil},
+		{"a path-less add of members null adds none", []map[string]any{
+			op("add", "members", []map[string]any{{"value": ids[2]}}), op("add", "", map[string]any{"members": nil, "displayName": "Team"})}, ids[2:3]},
+		{"a path-less replace of members null empties", []map[string]any{op("replace", "", map[string]any{"members": nil})}, nil},
 		{"replace with [] empties", []map[string]any{op("add", "members", []map[string]any{{"value": ids[1]}}), op("replace", "members", []any{})}, nil},
 		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},
 	}
