@@ -353,7 +353,7 @@ func (h *Handler) memberElement(m storage.Member) map[string]any {
 
 // writeGroupStreaming writes a rendered group (res, without members) with its members, read
 // row by row and written as they come: a group of a million members costs the server a
-// buffer, not a million maps. A group with none the projection keeps shows "members": [].
+// buffer, not a million maps. A group without members shows "members": [].
 // RFC 7643 §2.5 allows an empty attribute to be left out, but Microsoft's reference server
 // answers the empty list, and its test suites read it.
 func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id string, res map[string]any, proj projection) error {
@@ -381,10 +381,16 @@ func (h *Handler) writeGroupStreaming(ctx context.Context, bw *bufio.Writer, id 
 		_, err = bw.Write(b)
 		return err
 	})
-	if n == 0 {
-		_, _ = bw.WriteString(`,"members":[`)
+	switch {
+	case n > 0:
+		_, _ = bw.WriteString("]}")
+	case proj.elements["members"] != nil:
+		// A filter (attributes=members[type eq "Group"]) matched no member: the attribute is
+		// left out, as projection.apply leaves out every attribute a filter empties.
+		_ = bw.WriteByte('}')
+	default:
+		_, _ = bw.WriteString(`,"members":[]}`)
 	}
-	_, _ = bw.WriteString("]}")
 	return err
 }
 

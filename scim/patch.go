@@ -139,18 +139,12 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 		return dp.applyMap(op.op, values)
 	}
 	p := *op.path
-	if op.null {
-		var skip bool
-		if op, skip = dp.unassign(op); skip {
-			return nil
-		}
-	}
 	if s, ok := dp.res.Schema(p.AttributePath); ok && p.ValueExpression == nil && p.SubAttribute == nil {
 		// The path is a whole extension: "urn:…:enterprise:2.0:User".
 		if s.ID == dp.rs.core.ID {
 			return badRequest(typeInvalidPath, "The path cannot be the core schema itself.")
 		}
-		if op.op == "remove" {
+		if op.op == "remove" || op.null {
 			delete(dp.doc, s.ID)
 			return nil
 		}
@@ -166,6 +160,15 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 	}
 	if a.readOnly || (a.parent != nil && a.parent.readOnly) {
 		return mutability(a)
+	}
+	if op.null {
+		// Assigning null unassigns what the path names (RFC 7643 §2.5): a replace, or an add
+		// to a single value, is the remove of it. An add to a multi-valued attribute, or to
+		// elements of one, adds values, and null adds none.
+		if op.op == "add" && a.multiValued() && p.SubAttribute == nil {
+			return nil
+		}
+		op.op, op.null = "remove", false
 	}
 	if p.ValueExpression != nil {
 		if a.parent != nil || !a.multiValued() || !a.complex() {
@@ -189,18 +192,6 @@ func (dp *docPatcher) apply(op patchOp) *Error {
 		return dp.remove(a, op)
 	}
 	return dp.set(op.op, a, op.value)
-}
-
-// unassign turns an add or replace of null at a path into what assigning null means (RFC 7643
-// §2.5): the remove of what the path names. Adding null to a multi-valued attribute adds no
-// value, and changes nothing (skip).
-func (dp *docPatcher) unassign(op patchOp) (patchOp, bool) {
-	p := *op.path
-	if a, ok := dp.rs.lookup(p.AttributePath); ok && op.op == "add" && a.multiValued() && p.ValueExpression == nil {
-		return op, true
-	}
-	op.op, op.null = "remove", false
-	return op, false
 }
 
 // applyMap applies a path-less add or replace: each key an attribute, a dotted
@@ -233,6 +224,10 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 			continue
 		}
 		if ext, ok := dp.rs.extension(k); ok {
+			if v == nil { // null unassigns the extension, as at its path
+				delete(dp.doc, ext)
+				continue
+			}
 			inner, ok := v.(map[string]any)
 			if !ok {
 				return badRequest(typeInvalidValue, "%s must be an object.", ext)
@@ -249,6 +244,9 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		a, ok := dp.rs.lookupKey(k)
 		if !ok || a.readOnly || (a.parent != nil && a.parent.readOnly) || dp.skip[strings.ToLower(a.key)] {
 			continue
+		}
+		if v == nil && op == "add" && a.multiValued() {
+			continue // an add of null adds no value, as at its path
 		}
 		plain = append(plain, entry{a, k, v})
 	}
@@ -305,6 +303,9 @@ func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: %s", clip(key), err.Error())
 	}
 	if dp.skip[strings.ToLower(p.AttributePath.AttributeName)] {
+		if v == nil {
+			return nil // as before nulls applied here: a member is removed at its path
+		}
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: send a filter on %s as the operation's path.",
 			clip(key), p.AttributePath.AttributeName)
 	}
@@ -345,11 +346,14 @@ func (dp *docPatcher) container(a *attr, create bool) map[string]any {
 func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 	if a.parent != nil && a.parent.multiValued() {
 		// "emails.value": the sub-attribute of every element.
-		list, _ := dp.container(a.parent, false)[a.parent.key].([]any)
 		cv, err := coerce(a, v)
 		if err != nil {
 			return err
 		}
+		if cv == nil {
+			return dp.remove(a, patchOp{op: "remove"})
+		}
+		list, _ := dp.container(a.parent, false)[a.parent.key].([]any)
 		for _, el := range list {
 			if m, ok := el.(map[string]any); ok {
 				m[a.key] = cv
@@ -406,12 +410,21 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 // removes just the elements listed (Entra's legacy form), never the whole attribute.
 func (dp *docPatcher) remove(a *attr, op patchOp) *Error {
 	if a.parent != nil && a.parent.multiValued() {
-		list, _ := dp.container(a.parent, false)[a.parent.key].([]any)
-		for _, el := range list {
-			if m, ok := el.(map[string]any); ok {
-				delete(m, a.key)
+		m := dp.container(a.parent, false)
+		list, _ := m[a.parent.key].([]any)
+		if list == nil {
+			return nil
+		}
+		var emptied []int
+		for i, el := range list {
+			if em, ok := el.(map[string]any); ok {
+				if _, had := em[a.key]; had {
+					delete(em, a.key)
+					emptied = append(emptied, i)
+				}
 			}
 		}
+		dropEmptied(m, a.parent.key, list, emptied)
 		return nil
 	}
 	m := dp.container(a, false)
@@ -458,6 +471,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 			for _, i := range matched {
 				delete(list[i].(map[string]any), sub.key)
 			}
+			dropEmptied(m, a.key, list, matched)
 			return nil
 		}
 		kept := list[:0:0]
@@ -503,6 +517,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		list = append(list, el)
 		matched = []int{len(list) - 1}
 	}
+	var emptied []int
 	for _, i := range matched {
 		el := list[i].(map[string]any)
 		if op.op == "replace" && sub == nil {
@@ -512,6 +527,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		for k, v := range patch {
 			if v == nil {
 				delete(el, k)
+				emptied = append(emptied, i)
 			} else {
 				el[k] = v
 			}
@@ -520,7 +536,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 			list = clearExtraPrimaries(list, i)
 		}
 	}
-	m[a.key] = list
+	dropEmptied(m, a.key, list, emptied)
 	return nil
 }
 
@@ -658,40 +674,45 @@ func checkGrowth(before map[string]int, doc map[string]any) *Error {
 
 // pruneEmpty drops the complex values, and extension containers, that operations left with
 // no sub-attribute (removing manager.value leaves manager {}): RFC 7643 §2.5 treats an
-// attribute without a value as unassigned, and unassigned attributes are not returned. So
-// are the elements of a multi-valued attribute left with nothing but a type and a primary
-// flag (Entra clears a work email by setting emails[type eq "work"].value to "" or null),
-// and a list left with no element.
+// attribute without a value as unassigned, and unassigned attributes are not returned.
 func pruneEmpty(m map[string]any) {
 	for k, v := range m {
-		switch inner := v.(type) {
-		case map[string]any:
-			pruneEmpty(inner)
-			if len(inner) == 0 {
-				delete(m, k)
-			}
-		case []any:
-			kept := inner[:0]
-			for _, el := range inner {
-				if em, ok := el.(map[string]any); ok && !hasContent(em) {
-					continue
-				}
-				kept = append(kept, el)
-			}
-			if len(kept) == 0 {
-				delete(m, k)
-			} else {
-				m[k] = kept
-			}
+		inner, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		pruneEmpty(inner)
+		if len(inner) == 0 {
+			delete(m, k)
 		}
 	}
+}
+
+// dropEmptied stores list as m[key] without the elements at emptied (positions of elements an
+// operation unassigned a sub-attribute of) that hold nothing now but a type and a primary
+// flag: Entra clears a work email by setting emails[type eq "work"].value to "" or null, and
+// an email without an address is no email. A list left with no element is unassigned.
+// Elements that held no more before the operation stay as they were stored.
+func dropEmptied(m map[string]any, key string, list []any, emptied []int) {
+	kept := list[:0:0]
+	for i, el := range list {
+		if em, ok := el.(map[string]any); ok && !hasContent(em) && slices.Contains(emptied, i) {
+			continue
+		}
+		kept = append(kept, el)
+	}
+	if len(kept) == 0 && len(emptied) > 0 {
+		delete(m, key)
+		return
+	}
+	m[key] = kept
 }
 
 // hasContent reports whether an element of a multi-valued attribute holds anything besides
 // the type and primary flag that qualify its value.
 func hasContent(el map[string]any) bool {
-	for k := range el {
-		if !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
+	for k, v := range el {
+		if v != nil && !strings.EqualFold(k, "type") && !strings.EqualFold(k, "primary") {
 			return true
 		}
 	}

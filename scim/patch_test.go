@@ -131,6 +131,22 @@ func TestPatchUser(t *testing.T) {
 		{"an email whose value is cleared is dropped", []map[string]any{
 			op("replace", `emails[type eq "work"].value`, ""),
 		}, map[string]any{"emails.count": 1, "emails.home": "b@home.example", "emails.primary": nil}},
+		{"a path-less null on every email's value unassigns the emails", []map[string]any{
+			op("replace", "", map[string]any{"emails.value": nil}),
+		}, map[string]any{"emails": nil}},
+		{"an add of null adds no value, in every form", []map[string]any{
+			op("add", "", map[string]any{"emails": nil}),
+			{"op": "add", "path": `emails[type eq "work"]`, "value": nil},
+		}, map[string]any{"emails.count": 2, "emails.work": "b@work.example"}},
+		{"an add of null to a sub-attribute unassigns it", []map[string]any{
+			{"op": "add", "path": `emails[type eq "home"].value`, "value": nil},
+		}, map[string]any{"emails.count": 1, "emails.home": nil}},
+		{"a path-less null unassigns the extension", []map[string]any{
+			op("replace", "", map[string]any{strings.ToUpper(enterpriseURN): nil}),
+		}, map[string]any{"ext:department": nil, "ext:employeeNumber": nil, "name.givenName": "Barbara"}},
+		{"replacing a work email with an empty one creates none", []map[string]any{
+			op("replace", `emails[type eq "other"].value`, ""),
+		}, map[string]any{"emails.count": 2, "emails.other": nil}},
 		{"unknown path-less keys are ignored", []map[string]any{
 			op("replace", "", map[string]any{"favoriteColor": "blue", "urn:example:custom:2.0:User:x": "y", "title": "T"}),
 		}, map[string]any{"title": "T"}},
@@ -229,6 +245,20 @@ func TestPatch_NoChangeNoWrite(t *testing.T) {
 	if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"1"` {
 		t.Errorf("no-op user PATCH: %d version %v", r.status, v)
 	}
+	if got := e.auditCount(); got != n {
+		t.Errorf("a no-op user PATCH wrote %d audit events", got-n)
+	}
+	// An element without a value, stored as sent by PUT, is left as it is by a PATCH that
+	// does not touch it.
+	r = e.do("PUT", "/Users/"+id, user("same", "title", "T", "emails", []map[string]any{{"type": "work", "primary": true}, {"value": "h@example.com", "type": "home"}}))
+	if r.status != http.StatusOK || r.header.Get("ETag") != `W/"2"` {
+		t.Fatalf("PUT: %d %s", r.status, r.raw)
+	}
+	n = e.auditCount()
+	r = e.do("PATCH", "/Users/"+id, patch(op("replace", "title", "T")))
+	if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"2"` || pick(r.body, "emails.count") != 2 {
+		t.Errorf("no-op user PATCH after a PUT of an email without a value: %d %s", r.status, r.raw)
+	}
 	r = e.do("PATCH", "/Groups/"+gid, patch(op("replace", "", map[string]any{"id": gid, "displayName": "Okta Group"})))
 	if r.status != http.StatusNoContent || r.header.Get("ETag") != `W/"1"` {
 		t.Errorf("Okta's repeated rename: %d ETag %s", r.status, r.header.Get("ETag"))
@@ -274,6 +304,8 @@ func TestPatchGroup_Members(t *testing.T) {
 			op("add", "members", []map[string]any{{"value": ids[1]}}), {"op": "replace", "path": "members", "value": nil}}, nil},
 		{"a path-less add of members null adds none", []map[string]any{
 			op("add", "members", []map[string]any{{"value": ids[2]}}), op("add", "", map[string]any{"members": nil, "displayName": "Team"})}, ids[2:3]},
+		{"a path-less null on a filtered members key changes nothing", []map[string]any{
+			op("replace", "", map[string]any{`members[value eq "` + ids[2] + `"]`: nil})}, ids[2:3]},
 		{"a path-less replace of members null empties", []map[string]any{op("replace", "", map[string]any{"members": nil})}, nil},
 		{"replace with [] empties", []map[string]any{op("add", "members", []map[string]any{{"value": ids[1]}}), op("replace", "members", []any{})}, nil},
 		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},

@@ -68,7 +68,7 @@ func (h *Handler) location(rs *resourceSchema, id string) string {
 	return h.cfg.BaseURL + Prefix + rs.endpoint + "/" + url.PathEscape(id)
 }
 
-// meta is the rendered meta attribute; times at second precision, as the library renders them.
+// meta is the rendered meta attribute, its times in timeLayout.
 type meta struct {
 	ResourceType string `json:"resourceType"`
 	Created      string `json:"created,omitempty"`

@@ -229,7 +229,8 @@ func decodeJSON(b []byte, v any) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
-	if d.More() {
+	// Only white space may follow: More alone would let a stray "]" or "}" through.
+	if _, err := d.Token(); err != io.EOF {
 		return errTrailingData
 	}
 	return nil
@@ -251,7 +252,7 @@ func bodyError(body []byte, err error, what string) *Error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest(typeInvalidSyntax, "The request body is not valid JSON (it ends too soon); it must be %s.", what)
 	case errors.Is(err, errTrailingData):
-		return badRequest(typeInvalidSyntax, "The request body holds more than one JSON value; it must be %s.", what)
+		return badRequest(typeInvalidSyntax, "The request body has more after its JSON value; it must be %s alone.", what)
 	case errors.As(err, &typ):
 		kind := typ.Value // array, string, number or bool
 		if kind == "bool" {
