@@ -100,6 +100,10 @@ func FuzzPatchUser(f *testing.F) {
 		`{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}`,
 		`{"op":"replace","path":"name","value":{"givenName":null}}`,
 		`{"op":"add","path":"roles","value":"[{\"value\":\"admin\",\"primary\":\"True\"}]"}`,
+		`{"op":"replace","path":"emails[type eq \"work\"].value","value":null}`,
+		`{"op":"add","path":"emails","value":null}`,
+		`{"op":"replace","value":{"emails.value":null,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null}}`,
+		`{"op":"add","path":"emails[type eq \"home\"].value","value":""}`,
 	}
 	for _, s := range seeds {
 		f.Add(s)
