@@ -207,7 +207,7 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		v   any
 	}
 	var plain []entry
-	var filtered []string
+	var filtered, nulled []string
 	for k, v := range values {
 		lk := strings.ToLower(k)
 		if lk == "schemas" || lk == "meta" {
@@ -225,7 +225,7 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 		}
 		if ext, ok := dp.rs.extension(k); ok {
 			if v == nil { // null unassigns the extension, as at its path
-				delete(dp.doc, ext)
+				nulled = append(nulled, ext)
 				continue
 			}
 			inner, ok := v.(map[string]any)
@@ -265,6 +265,13 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 				path, clip(other), clip(e.key))
 		}
 		named[path] = e.key
+		if slices.Contains(nulled, e.a.ext) {
+			return badRequest(typeInvalidValue, "The value names %s twice (as null and as %q); name each attribute once.",
+				e.a.ext, clip(e.key))
+		}
+	}
+	for _, ext := range nulled {
+		delete(dp.doc, ext)
 	}
 	for _, e := range plain {
 		if err := dp.set(op, e.a, e.v); err != nil {
@@ -365,6 +372,9 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 	if err != nil {
 		return err
 	}
+	if raw, ok := v.(map[string]any); ok && a.complex() && !a.multiValued() {
+		return dp.merge(a, raw, cv)
+	}
 	m := dp.container(a, cv != nil)
 	if m == nil {
 		return nil
@@ -406,6 +416,34 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 	return nil
 }
 
+// merge applies the sub-attributes of an object given for a single-valued complex attribute
+// (name, manager): add and replace both merge them (RFC 7644 §3.5.2.1, §3.5.2.3), those not
+// given stay, and one given as null or "" is unassigned (RFC 7643 §2.5). cv is raw coerced.
+func (dp *docPatcher) merge(a *attr, raw map[string]any, cv any) *Error {
+	m := dp.container(a, true)
+	cur, _ := m[a.key].(map[string]any)
+	if cur == nil {
+		cur = map[string]any{}
+	}
+	for k, sv := range raw {
+		if sub, ok := a.sub(k); ok {
+			if c, err := coerceSimple(sub, sv); err == nil && c == nil {
+				delete(cur, sub.key)
+			}
+		}
+	}
+	given, _ := cv.(map[string]any)
+	for k, sv := range given {
+		cur[k] = sv
+	}
+	if len(cur) == 0 {
+		delete(m, a.key)
+		return nil
+	}
+	m[a.key] = cur
+	return nil
+}
+
 // remove removes an attribute (path without a filter). A value on a multi-valued attribute
 // removes just the elements listed (Entra's legacy form), never the whole attribute.
 func (dp *docPatcher) remove(a *attr, op patchOp) *Error {
@@ -415,16 +453,13 @@ func (dp *docPatcher) remove(a *attr, op patchOp) *Error {
 		if list == nil {
 			return nil
 		}
-		var emptied []int
-		for i, el := range list {
+		had := contentOf(list, nil)
+		for _, el := range list {
 			if em, ok := el.(map[string]any); ok {
-				if _, had := em[a.key]; had {
-					delete(em, a.key)
-					emptied = append(emptied, i)
-				}
+				delete(em, a.key)
 			}
 		}
-		dropEmptied(m, a.parent.key, list, emptied)
+		dropEmptied(m, a.parent.key, list, had)
 		return nil
 	}
 	m := dp.container(a, false)
@@ -468,10 +503,11 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 	}
 	if op.op == "remove" {
 		if sub != nil {
+			had := contentOf(list, matched)
 			for _, i := range matched {
 				delete(list[i].(map[string]any), sub.key)
 			}
-			dropEmptied(m, a.key, list, matched)
+			dropEmptied(m, a.key, list, had)
 			return nil
 		}
 		kept := list[:0:0]
@@ -501,6 +537,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		}
 		patch = pm
 	}
+	had := contentOf(list, matched)
 	if len(matched) == 0 {
 		seed, ok := equalities(f)
 		if !ok {
@@ -516,8 +553,8 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		}
 		list = append(list, el)
 		matched = []int{len(list) - 1}
+		had[len(list)-1] = true // made by this operation: dropped if it is left empty
 	}
-	var emptied []int
 	for _, i := range matched {
 		el := list[i].(map[string]any)
 		if op.op == "replace" && sub == nil {
@@ -527,16 +564,16 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		for k, v := range patch {
 			if v == nil {
 				delete(el, k)
-				emptied = append(emptied, i)
 			} else {
 				el[k] = v
 			}
 		}
-		if isPrimary(el) {
+		// An element about to be dropped takes the primary flag from no other.
+		if isPrimary(el) && !(had[i] && !hasContent(el)) {
 			list = clearExtraPrimaries(list, i)
 		}
 	}
-	dropEmptied(m, a.key, list, emptied)
+	dropEmptied(m, a.key, list, had)
 	return nil
 }
 
@@ -688,20 +725,35 @@ func pruneEmpty(m map[string]any) {
 	}
 }
 
-// dropEmptied stores list as m[key] without the elements at emptied (positions of elements an
-// operation unassigned a sub-attribute of) that hold nothing now but a type and a primary
-// flag: Entra clears a work email by setting emails[type eq "work"].value to "" or null, and
-// an email without an address is no email. A list left with no element is unassigned.
-// Elements that held no more before the operation stay as they were stored.
-func dropEmptied(m map[string]any, key string, list []any, emptied []int) {
-	kept := list[:0:0]
+// contentOf records which elements of list (those at idx; every one when idx is nil) hold
+// content (hasContent) before an operation changes them, for dropEmptied.
+func contentOf(list []any, idx []int) map[int]bool {
+	had := map[int]bool{}
 	for i, el := range list {
-		if em, ok := el.(map[string]any); ok && !hasContent(em) && slices.Contains(emptied, i) {
+		if em, ok := el.(map[string]any); ok && (idx == nil || slices.Contains(idx, i)) && hasContent(em) {
+			had[i] = true
+		}
+	}
+	return had
+}
+
+// dropEmptied stores list as m[key] without the elements an operation emptied: those that held
+// content before it (had, from contentOf, or made by it) and hold nothing now but a type and a
+// primary flag. Entra clears a work email by setting emails[type eq "work"].value to "" or
+// null, and an email without an address is no email. A list so left with no element is
+// unassigned. Elements that held no more before the operation stay as they were stored, so
+// that a PATCH which changes nothing writes nothing.
+func dropEmptied(m map[string]any, key string, list []any, had map[int]bool) {
+	kept := list[:0:0]
+	dropped := false
+	for i, el := range list {
+		if em, ok := el.(map[string]any); ok && had[i] && !hasContent(em) {
+			dropped = true
 			continue
 		}
 		kept = append(kept, el)
 	}
-	if len(kept) == 0 && len(emptied) > 0 {
+	if len(kept) == 0 && dropped {
 		delete(m, key)
 		return
 	}

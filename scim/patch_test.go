@@ -144,6 +144,18 @@ func TestPatchUser(t *testing.T) {
 		{"a path-less null unassigns the extension", []map[string]any{
 			op("replace", "", map[string]any{strings.ToUpper(enterpriseURN): nil}),
 		}, map[string]any{"ext:department": nil, "ext:employeeNumber": nil, "name.givenName": "Barbara"}},
+		{"replacing a whole email with one without a value drops it", []map[string]any{
+			{"op": "replace", "path": `emails[type eq "work"]`, "value": map[string]any{"type": "work", "value": nil}},
+		}, map[string]any{"emails.count": 1, "emails.work": nil, "emails.home": "b@home.example"}},
+		{"a filtered add makes no email without a value, nor takes the primary flag", []map[string]any{
+			op("add", `emails[type eq "other"].primary`, true),
+		}, map[string]any{"emails.count": 2, "emails.primary": "b@work.example"}},
+		{"a null sub-attribute of a complex value unassigns it alone", []map[string]any{
+			{"op": "replace", "path": "name", "value": map[string]any{"givenName": nil}},
+		}, map[string]any{"name.givenName": nil, "name.familyName": "Jensen"}},
+		{"null and given sub-attributes merge", []map[string]any{
+			op("replace", "", map[string]any{"name": map[string]any{"GivenName": nil, "familyName": "X"}}),
+		}, map[string]any{"name.givenName": nil, "name.familyName": "X"}},
 		{"replacing a work email with an empty one creates none", []map[string]any{
 			op("replace", `emails[type eq "other"].value`, ""),
 		}, map[string]any{"emails.count": 2, "emails.other": nil}},
@@ -255,9 +267,16 @@ func TestPatch_NoChangeNoWrite(t *testing.T) {
 		t.Fatalf("PUT: %d %s", r.status, r.raw)
 	}
 	n = e.auditCount()
-	r = e.do("PATCH", "/Users/"+id, patch(op("replace", "title", "T")))
-	if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"2"` || pick(r.body, "emails.count") != 2 {
-		t.Errorf("no-op user PATCH after a PUT of an email without a value: %d %s", r.status, r.raw)
+	for _, o := range []map[string]any{
+		op("replace", "title", "T"),
+		op("remove", `emails[type eq "work"].display`, nil),
+		{"op": "replace", "path": `emails[type eq "work"].value`, "value": nil},
+		op("replace", "", map[string]any{"emails.display": nil}),
+	} {
+		r = e.do("PATCH", "/Users/"+id, patch(o))
+		if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"2"` || pick(r.body, "emails.count") != 2 {
+			t.Errorf("no-op user PATCH %v after a PUT of an email without a value: %d %s", o, r.status, r.raw)
+		}
 	}
 	r = e.do("PATCH", "/Groups/"+gid, patch(op("replace", "", map[string]any{"id": gid, "displayName": "Okta Group"})))
 	if r.status != http.StatusNoContent || r.header.Get("ETag") != `W/"1"` {
