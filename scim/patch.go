@@ -311,7 +311,7 @@ func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
 	}
 	if dp.skip[strings.ToLower(p.AttributePath.AttributeName)] {
 		if v == nil {
-			return nil // as before nulls applied here: a member is removed at its path
+			return nil // ignored, as before: a member is removed at its path
 		}
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: send a filter on %s as the operation's path.",
 			clip(key), p.AttributePath.AttributeName)
@@ -418,7 +418,7 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 
 // merge applies the sub-attributes of an object given for a single-valued complex attribute
 // (name, manager): add and replace both merge them (RFC 7644 §3.5.2.1, §3.5.2.3), those not
-// given stay, and one given as null or "" is unassigned (RFC 7643 §2.5). cv is raw coerced.
+// given stay, and one given as null or "" is unassigned (RFC 7643 §2.5). cv is raw, coerced.
 func (dp *docPatcher) merge(a *attr, raw map[string]any, cv any) *Error {
 	m := dp.container(a, true)
 	cur, _ := m[a.key].(map[string]any)
@@ -569,7 +569,7 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 			}
 		}
 		// An element about to be dropped takes the primary flag from no other.
-		if isPrimary(el) && !(had[i] && !hasContent(el)) {
+		if dropped := had[i] && !hasContent(el); isPrimary(el) && !dropped {
 			list = clearExtraPrimaries(list, i)
 		}
 	}
