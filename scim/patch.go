@@ -372,8 +372,14 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 	if err != nil {
 		return err
 	}
-	if raw, ok := v.(map[string]any); ok && a.complex() && !a.multiValued() {
-		return dp.merge(a, raw, cv)
+	if a.complex() && !a.multiValued() {
+		raw := v
+		if l, ok := v.([]any); ok && len(l) == 1 {
+			raw = l[0] // Entra's legacy form: the value wrapped in a one-element list
+		}
+		if rm, ok := raw.(map[string]any); ok {
+			return dp.merge(a, rm, cv)
+		}
 	}
 	m := dp.container(a, cv != nil)
 	if m == nil {
@@ -385,8 +391,17 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 	}
 	switch {
 	case a.multiValued():
+		// Elements this operation makes hold content, or are not made (see dropEmptied).
 		added, _ := cv.([]any)
+		added = slices.DeleteFunc(added, func(el any) bool {
+			em, ok := el.(map[string]any)
+			return ok && !hasContent(em)
+		})
 		if op == "replace" {
+			if len(added) == 0 {
+				delete(m, a.key)
+				return nil
+			}
 			m[a.key] = clearExtraPrimaries(added, -1)
 			return nil
 		}
@@ -532,6 +547,9 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 			return err
 		}
 		pm, ok := v.(map[string]any)
+		if _, obj := op.value.(map[string]any); !ok && obj {
+			pm, ok = map[string]any{}, true // every sub-attribute given was null or ""
+		}
 		if !ok {
 			return badRequest(typeInvalidValue, "The value for %q must be an object.", op.rawPath)
 		}
@@ -742,12 +760,12 @@ func contentOf(list []any, idx []int) map[int]bool {
 // primary flag. Entra clears a work email by setting emails[type eq "work"].value to "" or
 // null, and an email without an address is no email. A list so left with no element is
 // unassigned. Elements that held no more before the operation stay as they were stored, so
-// that a PATCH which changes nothing writes nothing.
+// that a PATCH which changes nothing writes nothing, unless it left them with no field at all.
 func dropEmptied(m map[string]any, key string, list []any, had map[int]bool) {
 	kept := list[:0:0]
 	dropped := false
 	for i, el := range list {
-		if em, ok := el.(map[string]any); ok && had[i] && !hasContent(em) {
+		if em, ok := el.(map[string]any); ok && (had[i] && !hasContent(em) || len(em) == 0) {
 			dropped = true
 			continue
 		}

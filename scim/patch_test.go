@@ -156,6 +156,18 @@ func TestPatchUser(t *testing.T) {
 		{"null and given sub-attributes merge", []map[string]any{
 			op("replace", "", map[string]any{"name": map[string]any{"GivenName": nil, "familyName": "X"}}),
 		}, map[string]any{"name.givenName": nil, "name.familyName": "X"}},
+		{"Entra's one-element list merges as an object does", []map[string]any{
+			op("replace", "name", []map[string]any{{"givenName": nil, "middleName": "J"}}),
+		}, map[string]any{"name.givenName": nil, "name.familyName": "Jensen", "name.middleName": "J"}},
+		{"a replaced list keeps no email without a value", []map[string]any{
+			op("replace", "emails", []map[string]any{{"type": "work", "primary": true}, {"value": "n@home.example", "type": "home"}}),
+		}, map[string]any{"emails.count": 1, "emails.primary": nil, "emails.home": "n@home.example"}},
+		{"an added email without a value is not added, nor takes the primary flag", []map[string]any{
+			op("add", "emails", []map[string]any{{"type": "other", "primary": true}}),
+		}, map[string]any{"emails.count": 2, "emails.primary": "b@work.example"}},
+		{"replacing a whole email with nulls only drops it", []map[string]any{
+			op("replace", `emails[type eq "work"]`, map[string]any{"value": ""}),
+		}, map[string]any{"emails.count": 1, "emails.work": nil}},
 		{"replacing a work email with an empty one creates none", []map[string]any{
 			op("replace", `emails[type eq "other"].value`, ""),
 		}, map[string]any{"emails.count": 2, "emails.other": nil}},
@@ -284,6 +296,11 @@ func TestPatch_NoChangeNoWrite(t *testing.T) {
 	}
 	if got := e.auditCount(); got != n {
 		t.Errorf("no-op PATCHes wrote %d audit events", got-n)
+	}
+	// An element an operation leaves with no field at all is dropped, as POST drops {}.
+	r = e.do("PATCH", "/Users/"+id, patch(map[string]any{"op": "replace", "path": "emails.primary", "value": nil}, op("remove", "emails.type", nil)))
+	if list, _ := r.body["emails"].([]any); r.status != 200 || len(list) != 1 || pick(r.body, "emails.primary") != nil {
+		t.Errorf("an email left with no field: %d %s", r.status, r.raw)
 	}
 }
 
