@@ -91,6 +91,7 @@ func TestBadInput(t *testing.T) {
 		{"PATCH sets required userName to null", "PATCH", "/Users/" + uid, patch(map[string]any{"op": "replace", "path": "userName", "value": nil}), nil, 400, typeInvalidValue, ""},
 		{"PATCH null without a path", "PATCH", "/Users/" + uid, patch(map[string]any{"op": "replace", "value": nil}), nil, 400, typeInvalidValue, "object"},
 		{"PATCH path-less null extension and one of its attributes", "PATCH", "/Users/" + uid, patch(op("replace", "", map[string]any{enterpriseURN: nil, enterpriseURN + ":department": "New"})), nil, 400, typeInvalidValue, "twice"},
+		{"PATCH two primary emails in one value", "PATCH", "/Users/" + uid, patch(op("add", "emails", []map[string]any{{"value": "p@example.com", "primary": true}, {"value": "q@example.com", "primary": true}})), nil, 400, typeInvalidValue, "primary"},
 		{"PATCH add null to read-only groups", "PATCH", "/Users/" + uid, patch(map[string]any{"op": "add", "path": "groups", "value": nil}), nil, 400, typeMutability, "groups"},
 		{"PATCH filtered replace with no target", "PATCH", "/Users/" + uid, patch(op("replace", `emails[value co "zzz"].type`, "home")), nil, 400, typeNoTarget, "emails"},
 		{"PATCH atomic: a later op fails", "PATCH", "/Users/" + uid, patch(op("replace", "title", "changed"), op("replace", "nope", "x")), nil, 400, typeInvalidPath, "nope"},

@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -208,13 +209,16 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 	}
 	var plain []entry
 	var filtered, nulled []string
+	filteredValue := map[string]any{}
 	for k, v := range values {
+		k = colonAfterURN(k) // "urn:…:User.manager", as a path may be written
 		lk := strings.ToLower(k)
 		if lk == "schemas" || lk == "meta" {
 			continue
 		}
 		if strings.Contains(k, "[") {
 			filtered = append(filtered, k)
+			filteredValue[k] = v
 			continue
 		}
 		if lk == "id" {
@@ -233,8 +237,8 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 				return badRequest(typeInvalidValue, "%s must be an object.", ext)
 			}
 			for ik, iv := range inner {
-				a, ok := dp.rs.extAttrs[strings.ToLower(ext)][strings.ToLower(ik)]
-				if !ok || a.readOnly {
+				a, ok := dp.rs.lookupKey(ext + ":" + ik) // "manager", or "manager.value"
+				if !ok || a.readOnly || (a.parent != nil && a.parent.readOnly) {
 					continue
 				}
 				plain = append(plain, entry{a, k + ":" + ik, iv})
@@ -282,7 +286,7 @@ func (dp *docPatcher) applyMap(op string, values map[string]any) *Error {
 	// "emails" and "emails[type eq \"work\"].value" means the same on every request.
 	slices.Sort(filtered)
 	for _, k := range filtered {
-		if err := dp.applyPathKey(op, k, values[k]); err != nil {
+		if err := dp.applyPathKey(op, k, filteredValue[k]); err != nil {
 			return err
 		}
 	}
@@ -397,6 +401,15 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 			em, ok := el.(map[string]any)
 			return ok && !hasContent(em)
 		})
+		primaries := 0
+		for _, el := range added {
+			if isPrimary(el) {
+				primaries++
+			}
+		}
+		if primaries > 1 {
+			return badRequest(typeInvalidValue, "At most one of %s may have \"primary\": true (RFC 7643 section 2.4).", a.key)
+		}
 		if op == "replace" {
 			if len(added) == 0 {
 				delete(m, a.key)
@@ -407,11 +420,18 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 		}
 		list, _ := m[a.key].([]any)
 		for _, el := range added {
-			if !containsValue(list, el) {
-				list = append(list, el)
-				if isPrimary(el) {
-					list = clearExtraPrimaries(list, len(list)-1)
+			i := indexOfValue(list, el)
+			if i < 0 {
+				list, i = append(list, el), len(list)
+			} else if em, ok := el.(map[string]any); ok {
+				// The value is there already: what else is given updates it (a primary flag
+				// moved to it, a type), as a replace of that element would.
+				if cur, ok := list[i].(map[string]any); ok {
+					maps.Copy(cur, em)
 				}
+			}
+			if isPrimary(list[i]) {
+				list = clearExtraPrimaries(list, i)
 			}
 		}
 		m[a.key] = list
@@ -556,27 +576,30 @@ func (dp *docPatcher) applyFiltered(op patchOp, a *attr, f filter.Expression, su
 		patch = pm
 	}
 	had := contentOf(list, matched)
-	if len(matched) == 0 {
-		seed, ok := equalities(f)
-		if !ok {
-			return badRequest(typeNoTarget, "No value of %s matches %q.", a.key, op.rawPath)
-		}
-		el := map[string]any{}
-		for k, v := range seed {
+	// The sub-attributes a filter of equalities fixes (type eq "work"): a new element gets them,
+	// and so does one replaced whole unless the value sets them, so that the same request
+	// matches the same element next time instead of adding another.
+	seed := map[string]any{}
+	if eq, ok := equalities(f); ok {
+		for k, v := range eq {
 			if s, ok := a.sub(k); ok {
 				if cv, err := coerceSimple(s, v); err == nil && cv != nil {
-					el[s.key] = cv
+					seed[s.key] = cv
 				}
 			}
 		}
-		list = append(list, el)
+	} else if len(matched) == 0 {
+		return badRequest(typeNoTarget, "No value of %s matches %q.", a.key, op.rawPath)
+	}
+	if len(matched) == 0 {
+		list = append(list, maps.Clone(seed))
 		matched = []int{len(list) - 1}
 		had[len(list)-1] = true // made by this operation: dropped if it is left empty
 	}
 	for _, i := range matched {
 		el := list[i].(map[string]any)
 		if op.op == "replace" && sub == nil {
-			el = map[string]any{}
+			el = maps.Clone(seed)
 			list[i] = el
 		}
 		for k, v := range patch {
@@ -636,20 +659,24 @@ func contains(xs []int, x int) bool {
 // containsValue reports whether list holds el, comparing complex values by their "value"
 // sub-attribute when both have one (so removing {"value": "x"} removes x whatever its other
 // sub-attributes), else whole.
-func containsValue(list []any, el any) bool {
+func containsValue(list []any, el any) bool { return indexOfValue(list, el) >= 0 }
+
+// indexOfValue is the position in list of the element holding el's value (the whole element
+// when it has no value sub-attribute), or -1.
+func indexOfValue(list []any, el any) int {
 	ev, eok := valueOf(el)
-	for _, x := range list {
+	for i, x := range list {
 		if xv, ok := valueOf(x); ok && eok {
 			if xv == ev {
-				return true
+				return i
 			}
 			continue
 		}
 		if reflect.DeepEqual(x, el) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 func valueOf(el any) (any, bool) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rollcall/rollcall/rbac"
+	"github.com/rollcall/rollcall/scim/expr"
 	"github.com/rollcall/rollcall/storage"
 )
 
@@ -72,10 +73,13 @@ func (h *Handler) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 			return serr
 		}
 		rec = old
-		rec.UserName, rec.ExternalID, rec.Doc = userName, extID, marshalDoc(newDoc)
 		if active != nil {
 			rec.Active = *active
 		}
+		// active cannot be unassigned: its column keeps its value, and the document, which
+		// always holds active as stored, says the same (so removing it changes nothing).
+		newDoc["active"] = rec.Active
+		rec.UserName, rec.ExternalID, rec.Doc = userName, extID, marshalDoc(newDoc)
 		if setPassword {
 			rec.PasswordHash = passwordHash
 		}
@@ -244,10 +248,27 @@ func (mp *memberPatcher) apply(op patchOp) (bool, *Error) {
 		}
 		// "members", in any case or qualified by the Group schema's URN (RFC 7644 §3.10).
 		var members any
-		var keys []string
+		var keys, filtered []string
 		for k, v := range values {
 			if a, ok := groupsSchema.lookupKey(k); ok && a.parent == nil && strings.EqualFold(a.key, "members") {
 				members, keys = v, append(keys, k)
+			}
+			if v == nil && strings.Contains(k, "[") {
+				filtered = append(filtered, k)
+			}
+		}
+		// A filtered members key set to null (replace) removes the members it matches, as the
+		// same path does; other values under such a key are refused by the document patcher.
+		slices.Sort(filtered)
+		for _, k := range filtered {
+			p, err := expr.ParsePath(k)
+			if err != nil || p.SubAttribute != nil || !strings.EqualFold(p.AttributePath.AttributeName, "members") {
+				continue
+			}
+			if op.op == "replace" {
+				if _, e := mp.apply(patchOp{op: "remove", rawPath: k, path: &p}); e != nil {
+					return true, e
+				}
 			}
 		}
 		switch {

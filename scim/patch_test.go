@@ -168,6 +168,20 @@ func TestPatchUser(t *testing.T) {
 		{"replacing a whole email with nulls only drops it", []map[string]any{
 			op("replace", `emails[type eq "work"]`, map[string]any{"value": ""}),
 		}, map[string]any{"emails.count": 1, "emails.work": nil}},
+		{"adding an email that is there moves the primary flag to it", []map[string]any{
+			op("add", "emails", []map[string]any{{"value": "b@home.example", "primary": true}}),
+		}, map[string]any{"emails.count": 2, "emails.primary": "b@home.example", "emails.home": "b@home.example"}},
+		{"a whole-element replace keeps what its filter fixes, and repeats as a no-op", []map[string]any{
+			op("replace", `emails[type eq "other"]`, map[string]any{"value": "o@example.com"}),
+			op("replace", `emails[type eq "other"]`, map[string]any{"value": "o@example.com"}),
+			op("replace", `emails[type eq "work"]`, map[string]any{"value": "w2@example.com"}),
+		}, map[string]any{"emails.count": 3, "emails.other": "o@example.com", "emails.work": "w2@example.com"}},
+		{"a path-less URN key joined with a dot", []map[string]any{
+			op("replace", "", map[string]any{enterpriseURN + ".manager": "m5"}),
+		}, map[string]any{"ext:manager.value": "m5"}},
+		{"a dotted key inside the extension container", []map[string]any{
+			op("replace", "", map[string]any{enterpriseURN: map[string]any{"manager.value": "m6", "department": "Z"}}),
+		}, map[string]any{"ext:manager.value": "m6", "ext:department": "Z"}},
 		{"replacing a work email with an empty one creates none", []map[string]any{
 			op("replace", `emails[type eq "other"].value`, ""),
 		}, map[string]any{"emails.count": 2, "emails.other": nil}},
@@ -297,6 +311,11 @@ func TestPatch_NoChangeNoWrite(t *testing.T) {
 	if got := e.auditCount(); got != n {
 		t.Errorf("no-op PATCHes wrote %d audit events", got-n)
 	}
+	// active cannot be unassigned: removing it changes nothing, and writes nothing.
+	r = e.do("PATCH", "/Users/"+id, patch(op("remove", "active", nil)))
+	if v := r.body["meta"].(map[string]any)["version"]; r.status != 200 || v != `W/"2"` || r.body["active"] != true {
+		t.Errorf("remove active: %d %s", r.status, r.raw)
+	}
 	// An element an operation leaves with no field at all is dropped, as POST drops {}.
 	r = e.do("PATCH", "/Users/"+id, patch(map[string]any{"op": "replace", "path": "emails.primary", "value": nil}, op("remove", "emails.type", nil)))
 	if list, _ := r.body["emails"].([]any); r.status != 200 || len(list) != 1 || pick(r.body, "emails.primary") != nil {
@@ -340,8 +359,11 @@ func TestPatchGroup_Members(t *testing.T) {
 			op("add", "members", []map[string]any{{"value": ids[1]}}), {"op": "replace", "path": "members", "value": nil}}, nil},
 		{"a path-less add of members null adds none", []map[string]any{
 			op("add", "members", []map[string]any{{"value": ids[2]}}), op("add", "", map[string]any{"members": nil, "displayName": "Team"})}, ids[2:3]},
-		{"a path-less null on a filtered members key changes nothing", []map[string]any{
-			op("replace", "", map[string]any{`members[value eq "` + ids[2] + `"]`: nil})}, ids[2:3]},
+		{"a path-less add of null on a filtered members key adds none", []map[string]any{
+			op("add", "", map[string]any{`members[value eq "` + ids[2] + `"]`: nil})}, ids[2:3]},
+		{"a path-less replace of null on a filtered members key removes them, as at the path", []map[string]any{
+			op("add", "members", []map[string]any{{"value": ids[3]}}),
+			op("replace", "", map[string]any{`members[value eq "` + ids[2] + `"]`: nil})}, ids[3:4]},
 		{"a path-less replace of members null empties", []map[string]any{op("replace", "", map[string]any{"members": nil})}, nil},
 		{"replace with [] empties", []map[string]any{op("add", "members", []map[string]any{{"value": ids[1]}}), op("replace", "members", []any{})}, nil},
 		{"add then remove all", []map[string]any{op("add", "members", []map[string]any{{"value": ids[2]}}), op("remove", "members", nil)}, nil},
