@@ -315,7 +315,7 @@ func (dp *docPatcher) applyPathKey(op, key string, v any) *Error {
 	}
 	if dp.skip[strings.ToLower(p.AttributePath.AttributeName)] {
 		if v == nil {
-			return nil // ignored, as before: a member is removed at its path
+			return nil // handled by the members patcher (memberPatcher.apply), which removes them
 		}
 		return badRequest(typeInvalidPath, "The key %q of a path-less value: send a filter on %s as the operation's path.",
 			clip(key), p.AttributePath.AttributeName)
