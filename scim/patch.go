@@ -401,14 +401,8 @@ func (dp *docPatcher) set(op string, a *attr, v any) *Error {
 			em, ok := el.(map[string]any)
 			return ok && !hasContent(em)
 		})
-		primaries := 0
-		for _, el := range added {
-			if isPrimary(el) {
-				primaries++
-			}
-		}
-		if primaries > 1 {
-			return badRequest(typeInvalidValue, "At most one of %s may have \"primary\": true (RFC 7643 section 2.4).", a.key)
+		if err := onePrimary(a.key, added); err != nil {
+			return err
 		}
 		if op == "replace" {
 			if len(added) == 0 {
@@ -686,6 +680,21 @@ func valueOf(el any) (any, bool) {
 	}
 	v, ok := m["value"]
 	return v, ok && v != nil
+}
+
+// onePrimary refuses a list of values of attribute key with more than one primary (RFC 7643
+// section 2.4): POST, PUT and PATCH alike.
+func onePrimary(key string, list []any) *Error {
+	n := 0
+	for _, el := range list {
+		if isPrimary(el) {
+			n++
+		}
+	}
+	if n > 1 {
+		return badRequest(typeInvalidValue, "At most one of %s may have \"primary\": true (RFC 7643 section 2.4).", key)
+	}
+	return nil
 }
 
 func isPrimary(el any) bool {

@@ -43,14 +43,8 @@ func userDoc(attrs scim.ResourceAttributes) (doc map[string]any, userName, exter
 	}
 	for k, v := range doc {
 		list, _ := v.([]any)
-		primaries := 0
-		for _, el := range list {
-			if isPrimary(el) {
-				primaries++
-			}
-		}
-		if primaries > 1 {
-			return nil, "", "", nil, badRequest(typeInvalidValue, "At most one of %s may have \"primary\": true (RFC 7643 section 2.4).", k)
+		if err := onePrimary(k, list); err != nil {
+			return nil, "", "", nil, err
 		}
 	}
 	if a, ok := doc["active"].(bool); ok {
